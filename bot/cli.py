@@ -1,0 +1,189 @@
+"""The ``kazkor`` command line: ask | console | reminders | facts | run | post-due | doctor.
+
+Platform libraries are imported only by the sub-commands that need them, so ``kazkor ask`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, fields, is_dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, ConfigError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _config() -> Config:
+    try:
+        return Config.from_env()
+    except ConfigError as exc:
+        print(f"kazkor: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+def build_context(config: Config, *, with_state: bool = True):
+    """Load the catalogue (and the facts added to the state file) into a command context."""
+    from bot.commands import Context
+    from facts.model import DataError
+    from facts.store import StateStore, load_catalogue
+
+    try:
+        catalogue = load_catalogue()
+    except DataError as exc:
+        print(f"kazkor: the curated data is invalid: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_FAILURE) from None
+    state = None
+    if with_state:
+        state = StateStore(config.state_path)
+        if state.info.message:
+            print(f"kazkor: warning: {state.info.message}", file=sys.stderr)
+        try:
+            state.load_facts_into(catalogue)
+        except DataError as exc:
+            print(f"kazkor: the state file holds a bad fact: {exc}", file=sys.stderr)
+            raise SystemExit(EXIT_FAILURE) from None
+    return Context(catalogue=catalogue, tz=config.tz, state=state)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.commands import handle_text
+    from bot.render.plain import render_plain
+
+    ctx = build_context(_config())
+    reply = handle_text(" ".join(args.text), ctx)
+    print(render_plain(reply))
+    return EXIT_OK if reply.kind == "answer" else EXIT_USAGE
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from bot.commands import handle_text
+    from bot.render.plain import render_plain
+
+    ctx = build_context(_config())
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("kazkor console: type /help for the commands, /quit or Ctrl-D to leave.")
+    while True:
+        try:
+            line = input("kazkor> " if interactive else "")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return EXIT_OK
+        line = line.strip()
+        if not line:
+            continue
+        if line in ("/quit", "/exit", "quit", "exit"):
+            return EXIT_OK
+        print(render_plain(handle_text(line, ctx)))
+        print()
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD, e.g. 2024-10-06") from None
+
+
+def cmd_reminders(args: argparse.Namespace) -> int:
+    from bot.reminders.due import DEFAULT_LEADS, due
+
+    config = _config()
+    ctx = build_context(config)
+    start = args.date or ctx.today()
+    leads = tuple(args.lead) if args.lead else DEFAULT_LEADS
+    total = 0
+    for offset in range(args.days):
+        day = start + timedelta(days=offset)
+        reminders = due(ctx.catalogue, day, leads)
+        total += len(reminders)
+        if reminders or args.days == 1:
+            print(f"{day.isoformat()} ({config.tz.key}): {len(reminders) or 'nothing'} due")
+            for reminder in reminders:
+                print(f"  • {reminder.text()}")
+    print(f"{total} reminder{'s' if total != 1 else ''} over {args.days} day{'s' if args.days != 1 else ''} (dry run).")
+    return EXIT_OK
+
+
+def _record_json(record: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": record.kind}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        if value is None or value == ():
+            continue
+        if is_dataclass(value):
+            value = value.iso() if hasattr(value, "iso") else asdict(value)
+        elif isinstance(value, tuple):
+            value = [asdict(v) if is_dataclass(v) else v for v in value]
+        out[f.name] = value
+    return out
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    from facts.model import DataError
+    from facts.store import load_catalogue
+
+    if args.action == "validate":
+        try:
+            catalogue = load_catalogue(Path(args.data_dir) if args.data_dir else None)
+        except DataError as exc:
+            print(f"invalid: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        counts = ", ".join(f"{len(catalogue.of_kind(k))} {k}s" for k in ("figure", "agreement", "event", "anniversary"))
+        print(f"valid: {len(catalogue.sources)} sources, {counts}")
+        return EXIT_OK
+    ctx = build_context(_config())
+    catalogue = ctx.catalogue
+    payload = {
+        "sources": [_record_json_source(s) for s in catalogue.sources.values()],
+        "records": [_record_json(r) for r in sorted(catalogue.by_id.values(), key=lambda r: (r.kind, r.id))],
+    }
+    json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
+    print()
+    return EXIT_OK
+
+
+def _record_json_source(source: Any) -> dict[str, Any]:
+    out = {f.name: getattr(source, f.name) for f in fields(source) if getattr(source, f.name) is not None}
+    if "published" in out:
+        out["published"] = out["published"].iso()
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kazkor", description="Kazakhstan–Korea relations bot.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer one command and print the plain-text reply")
+    ask.add_argument("text", nargs="+", help='e.g. "/agreements 2024"')
+    ask.set_defaults(func=cmd_ask)
+
+    console = sub.add_parser("console", help="an interactive prompt over the same commands")
+    console.set_defaults(func=cmd_console)
+
+    reminders = sub.add_parser("reminders", help="print what would be posted on each day (dry run)")
+    reminders.add_argument("--date", type=_parse_date, help="first day, YYYY-MM-DD (default: today in KAZKOR_TZ)")
+    reminders.add_argument("--days", type=int, default=1, choices=range(1, 3661), metavar="N", help="days to show")
+    reminders.add_argument("--lead", type=int, action="append", help="lead time in days (repeatable; default 7 and 0)")
+    reminders.set_defaults(func=cmd_reminders)
+
+    facts = sub.add_parser("facts", help="validate or export the fact data")
+    facts.add_argument("action", choices=("validate", "export"))
+    facts.add_argument("--data-dir", help="validate this folder instead of the packaged data")
+    facts.set_defaults(func=cmd_facts)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

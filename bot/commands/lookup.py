@@ -1,0 +1,80 @@
+"""/search WORDS and /source ID."""
+
+from __future__ import annotations
+
+import difflib
+
+from bot.commands.args import UsageError
+from bot.commands.context import Context
+from bot.commands.format import record_item
+from bot.reply import Item, Reply, ReplyBuilder
+from facts.text import words
+
+MAX_RESULTS = 20
+KIND_HEADINGS = {"figure": "Figures", "agreement": "Agreements", "event": "Events", "anniversary": "Anniversaries"}
+
+
+def _spelling_fix(word: str, ctx: Context) -> str | None:
+    close = difflib.get_close_matches(word, ctx.catalogue.vocabulary(), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def search(args: tuple[str, ...], ctx: Context) -> Reply:
+    query = words(" ".join(args))
+    if not query:
+        raise UsageError("Say what to search for.")
+    catalogue = ctx.catalogue
+    corrected = []
+    for word in query:
+        if word not in catalogue.by_word:
+            fix = _spelling_fix(word, ctx)
+            corrected.append(fix or word)
+        else:
+            corrected.append(word)
+    hits = catalogue.matching(corrected)
+    shown_query = " ".join(args)
+    if not hits:
+        builder = ReplyBuilder(f"Nothing matches “{shown_query}”.")
+        builder.section("Try", [Item("fewer or other words, e.g. /search lithium, /search Yoon visit")])
+        return builder.build()
+    builder = ReplyBuilder(f"{len(hits)} result{'s' if len(hits) != 1 else ''} for “{shown_query}”")
+    if corrected != query:
+        builder.footer = f"Searched for: {' '.join(corrected)}"
+    by_kind: dict[str, list[Item]] = {}
+    for record in hits[:MAX_RESULTS]:
+        when = record.sort_date().year
+        text = f"{record.summary} ({when}) · id {record.id}"
+        by_kind.setdefault(record.kind, []).append(record_item(builder, catalogue, record, text))
+    for kind, items in by_kind.items():
+        builder.section(KIND_HEADINGS[kind], items)
+    if len(hits) > MAX_RESULTS:
+        more = f"{len(hits) - MAX_RESULTS} more: add a word to narrow the search."
+        builder.footer = f"{builder.footer}. {more}" if builder.footer else more
+    return builder.build()
+
+
+def source(args: tuple[str, ...], ctx: Context) -> Reply:
+    if len(args) != 1:
+        raise UsageError("Give one record id.")
+    record_id = args[0].strip().lower()
+    catalogue = ctx.catalogue
+    record = catalogue.by_id.get(record_id)
+    if record is None:
+        close = difflib.get_close_matches(record_id, catalogue.by_id.keys(), n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        raise UsageError(f"No record {record_id!r}.{hint} Record ids appear in /search results.")
+    builder = ReplyBuilder(f"{record.summary}")
+    items = []
+    for citation in record.cite:
+        n = builder.cite(citation.source, catalogue.source_label(citation.source))
+        items.append(Item(f"“{citation.quote}”", (n,)))
+    builder.section("What the source says", items)
+    notes = []
+    if record.correction:
+        notes.append(Item(f"Correction: {record.correction}"))
+    if record.note:
+        notes.append(Item(f"Note: {record.note}"))
+    if notes:
+        builder.section("Curator's notes", notes)
+    builder.footer = f"Record {record.id} ({record.kind})"
+    return builder.build()

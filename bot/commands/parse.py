@@ -1,0 +1,42 @@
+"""Text in, :class:`Command` out: one parser for the console, Slack and Telegram."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_INPUT = 500  # characters; longer input is refused with a hint rather than parsed
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: tuple[str, ...] = ()
+    platform: str = "console"
+    channel: str = "console"
+    user: str = "console"
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def arg_text(self) -> str:
+        return " ".join(self.args)
+
+
+class ParseError(ValueError):
+    pass
+
+
+def parse(text: str, *, platform: str = "console", channel: str = "console", user: str = "console") -> Command:
+    """Parse ``/agreements 2024``, ``/agreements@KazkorBot 2024``, ``agreements 2024`` or the umbrella form
+    ``/kazkor agreements 2024`` (for Slack workspaces where a short name is taken)."""
+    if len(text) > MAX_INPUT:
+        raise ParseError(f"That message is {len(text)} characters long; commands are at most {MAX_INPUT}.")
+    parts = text.split()
+    if not parts:
+        return Command("help", (), platform, channel, user)
+    head, args = parts[0], parts[1:]
+    name = head.lstrip("/").split("@", 1)[0].lower()
+    if name == "kazkor":
+        if not args:
+            return Command("help", (), platform, channel, user)
+        name, args = args[0].lstrip("/").lower(), args[1:]
+    return Command(name, tuple(args), platform, channel, user)

@@ -1,0 +1,54 @@
+"""/timeline [YEAR] and /upcoming [DAYS]."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.commands.args import optional_int, optional_year
+from bot.commands.context import Context
+from bot.commands.format import record_item
+from bot.reminders.due import occurrences_between
+from bot.reply import Item, Reply, ReplyBuilder
+
+MAX_ITEMS = 60  # a chat message is no place for a thousand lines: narrow by year instead
+
+
+def timeline(args: tuple[str, ...], ctx: Context) -> Reply:
+    catalogue = ctx.catalogue
+    year = optional_year(args)
+    events = catalogue.of_kind("event") if year is None else catalogue.in_year("event", year)
+    if not events:
+        builder = ReplyBuilder(f"No events recorded for {year}.")
+        builder.section("Years with events", [Item(", ".join(map(str, catalogue.years("event"))))])
+        return builder.build()
+    title = "Kazakhstan–Korea timeline" + (f", {year}" if year else "")
+    builder = ReplyBuilder(title)
+    shown = events[:MAX_ITEMS]
+    items = []
+    for event in shown:
+        announced = " (announced)" if event.announced else ""
+        text = f"{event.date.human()} — {event.title}{announced}, {event.place}: {event.summary}"
+        items.append(record_item(builder, catalogue, event, text))
+    builder.section("Events in date order", items)
+    if len(events) > len(shown):
+        builder.footer = f"Showing the first {len(shown)} of {len(events)}. Narrow it: /timeline {shown[-1].date.year}"
+    return builder.build()
+
+
+def upcoming(args: tuple[str, ...], ctx: Context) -> Reply:
+    days = optional_int(args, default=30, low=1, high=366, what="days")
+    today = ctx.today()
+    end = today + timedelta(days=days)
+    found = occurrences_between(ctx.catalogue, today, end)
+    title = f"Coming up, {today.isoformat()} to {end.isoformat()} ({ctx.tz.key})"
+    builder = ReplyBuilder(title)
+    if not found:
+        builder.section("Nothing due", [Item(f"No anniversaries or events in the next {days} days.")])
+        builder.footer = "Look further ahead: /upcoming 366"
+        return builder.build()
+    items = [
+        record_item(builder, ctx.catalogue, occ.record, f"{occ.on.isoformat()}: {occ.describe()}")
+        for occ in found[:MAX_ITEMS]
+    ]
+    builder.section("Anniversaries and events", items)
+    return builder.build()

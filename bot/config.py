@@ -1,0 +1,146 @@
+"""Every setting, read from the environment in one place and validated with one clear line per problem.
+
+Nothing else in the code reads ``os.environ``: tests build a :class:`Config` from a plain dict.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_TZ = "Asia/Almaty"
+DEFAULT_PORT = 3000
+TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org/bot"
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+LOG_FORMATS = ("plain", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(ValueError):
+    """One malformed setting; the message names the variable and the expected form."""
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("kazkor", appauthor=False)) / "state.json"
+
+
+@dataclass(frozen=True)
+class Config:
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TZ))
+    db_path: Path | None = None  # None: the user's data directory (resolved lazily: see state_path)
+    port: int = DEFAULT_PORT
+    admins: frozenset[str] = frozenset()
+    telegram_token: str | None = None
+    telegram_api_url: str = TELEGRAM_DEFAULT_API_URL
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = SLACK_DEFAULT_API_URL
+    log_format: str = "plain"
+    log_level: str = "INFO"
+
+    @property
+    def state_path(self) -> Path:
+        return self.db_path if self.db_path is not None else default_db_path()
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_token)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, so logging can scrub them."""
+        values = (
+            self.telegram_token,
+            self.telegram_webhook_secret,
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+        )
+        return [v for v in values if v]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        tz_name = get("KAZKOR_TZ") or DEFAULT_TZ
+        try:
+            tz = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"KAZKOR_TZ: unknown time zone {tz_name!r}; use an IANA name such as Asia/Almaty"
+            ) from None
+
+        port_text = get("PORT") or str(DEFAULT_PORT)
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise ConfigError(f"PORT: {port_text!r} is not a port number (1-65535), e.g. PORT=3000")
+
+        log_format = (get("KAZKOR_LOG_FORMAT") or "plain").lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"KAZKOR_LOG_FORMAT: {log_format!r} is not one of plain, json")
+        log_level = (get("KAZKOR_LOG_LEVEL") or "INFO").upper()
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(f"KAZKOR_LOG_LEVEL: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+
+        telegram_api_url = get("TELEGRAM_API_URL") or TELEGRAM_DEFAULT_API_URL
+        slack_api_url = get("SLACK_API_URL") or SLACK_DEFAULT_API_URL
+        for name, url in (("TELEGRAM_API_URL", telegram_api_url), ("SLACK_API_URL", slack_api_url)):
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(f"{name}: {url!r} is not an http(s) URL")
+        if not slack_api_url.endswith("/"):
+            slack_api_url += "/"  # slack-sdk joins method names onto the base URL
+
+        webhook_url = get("TELEGRAM_WEBHOOK_URL")
+        webhook_secret = get("TELEGRAM_WEBHOOK_SECRET")
+        if webhook_url and not webhook_url.startswith("https://") and not webhook_url.startswith("http://127."):
+            raise ConfigError(f"TELEGRAM_WEBHOOK_URL: {webhook_url!r} must be an https:// URL")
+        if webhook_url and not webhook_secret:
+            raise ConfigError(
+                "TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL "
+                "(1-256 characters of A-Z, a-z, 0-9, _ and -)"
+            )
+        if webhook_secret and not all(c.isalnum() or c in "_-" for c in webhook_secret):
+            raise ConfigError("TELEGRAM_WEBHOOK_SECRET: only A-Z, a-z, 0-9, _ and - are allowed")
+
+        slack_bot_token = get("SLACK_BOT_TOKEN")
+        slack_signing_secret = get("SLACK_SIGNING_SECRET")
+        slack_app_token = get("SLACK_APP_TOKEN")
+        if slack_bot_token and not slack_app_token and not slack_signing_secret:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET: required for Slack HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+            )
+        if slack_app_token and not slack_app_token.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN: an app-level token starts with 'xapp-'")
+
+        db = get("KAZKOR_DB")
+        admins = frozenset(a for a in (get("KAZKOR_ADMINS") or "").replace(",", " ").split() if a)
+        return cls(
+            tz=tz,
+            db_path=Path(db).expanduser() if db else None,
+            port=int(port_text),
+            admins=admins,
+            telegram_token=get("TELEGRAM_BOT_TOKEN"),
+            telegram_api_url=telegram_api_url,
+            telegram_webhook_url=webhook_url,
+            telegram_webhook_secret=webhook_secret,
+            slack_bot_token=slack_bot_token,
+            slack_signing_secret=slack_signing_secret,
+            slack_app_token=slack_app_token,
+            slack_api_url=slack_api_url,
+            log_format=log_format,
+            log_level=log_level,
+        )

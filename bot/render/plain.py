@@ -1,0 +1,36 @@
+"""Reply -> plain text: the console, the CLI and the fallback text of Slack messages."""
+
+from __future__ import annotations
+
+from bot.reply import Item, Reply
+
+
+def refs_suffix(item: Item) -> str:
+    """`` [1][3]``: the compact citation marks after an item."""
+    return "".join(f"[{n}]" for n in item.refs) and " " + "".join(f"[{n}]" for n in item.refs)
+
+
+def item_line(item: Item) -> str:
+    return f"• {item.text}{refs_suffix(item)}"
+
+
+def source_lines(reply: Reply) -> list[str]:
+    return [f"[{c.number}] {c.label}" for c in reply.citations]
+
+
+def render_plain(reply: Reply) -> str:
+    lines = [reply.title]
+    for section in reply.sections:
+        lines.append("")
+        lines.append(section.heading)
+        if section.note:
+            lines.append(f"  {section.note}")
+        lines.extend(item_line(item) for item in section.items)
+    if reply.citations:
+        lines.append("")
+        lines.append("Sources:")
+        lines.extend(source_lines(reply))
+    if reply.footer:
+        lines.append("")
+        lines.append(reply.footer)
+    return "\n".join(lines)

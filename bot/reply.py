@@ -1,0 +1,79 @@
+"""The platform-neutral answer every command returns.
+
+A :class:`Reply` holds plain text only (no markup): the renderers in ``bot.render`` turn it into plain
+text, Slack Block Kit or Telegram HTML and do all escaping and splitting there, so an answer cannot
+drift between platforms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of an answer. ``refs`` are 1-based numbers into :attr:`Reply.citations`."""
+
+    text: str
+    refs: tuple[int, ...] = ()
+    record_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    items: tuple[Item, ...] = ()
+    note: str | None = None  # a line under the heading, e.g. "figures disagree; both shown"
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A numbered citation in the footer: ``[1] The Astana Times, Jun 2024 (001_54d0e5a8ce81d746.txt)``."""
+
+    number: int
+    source_id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    title: str
+    sections: tuple[Section, ...] = ()
+    citations: tuple[SourceRef, ...] = ()
+    # "answer": facts for the whole channel; "usage" and "error": only for the person who asked
+    kind: str = "answer"
+    footer: str | None = None
+
+    @property
+    def public(self) -> bool:
+        return self.kind == "answer"
+
+
+@dataclass
+class ReplyBuilder:
+    """Collects sections and numbers each source once, in order of first use."""
+
+    title: str
+    kind: str = "answer"
+    footer: str | None = None
+    sections: list[Section] = field(default_factory=list)
+    _numbers: dict[str, int] = field(default_factory=dict)
+    _labels: dict[str, str] = field(default_factory=dict)
+
+    def cite(self, source_id: str, label: str) -> int:
+        if source_id not in self._numbers:
+            self._numbers[source_id] = len(self._numbers) + 1
+            self._labels[source_id] = label
+        return self._numbers[source_id]
+
+    def section(self, heading: str, items: list[Item], note: str | None = None) -> None:
+        self.sections.append(Section(heading, tuple(items), note))
+
+    def build(self) -> Reply:
+        refs = tuple(SourceRef(n, sid, self._labels[sid]) for sid, n in self._numbers.items())
+        return Reply(self.title, tuple(self.sections), refs, self.kind, self.footer)
+
+
+def usage(message: str, example: str) -> Reply:
+    """A short hint for the person who asked: what was wrong and an example of the right form."""
+    return Reply(title=message, sections=(Section("Try", (Item(example),)),), kind="usage")

@@ -1,0 +1,398 @@
+"""Curated records and their validation.
+
+The curated data lives in ``facts/data/*.json``: one JSON list of records per file
+(``sources.json``, ``figures.json``, ``agreements.json``, ``events.json``, ``anniversaries.json``).
+Every record is checked here against a small schema when it is loaded; a bad record is refused
+with :class:`DataError` naming the file, the record's position and its id.
+
+Validation is hand-written on purpose: ``kazkor ask`` must answer from a cold start in well under
+half a second, and a schema library would cost more to import than the whole data set costs to check.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+PRECISIONS = ("day", "month", "year")
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class DataError(ValueError):
+    """A curated record (or a record added at run time) does not match the schema."""
+
+
+@dataclass(frozen=True, order=True)
+class PartialDate:
+    """A date known to a day, a month or only a year: ``2024-06-12``, ``2024-06`` or ``2024``.
+
+    The precision is part of the fact: "next year" in a 2024 article is ``2025`` and must never be shown
+    as 1 January 2025.
+    """
+
+    year: int
+    month: int = 0
+    day: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> PartialDate:
+        match = _DATE_RE.match(text) if isinstance(text, str) else None
+        if not match:
+            raise ValueError(f"{text!r} is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD")
+        year, month, day = (int(g) if g else 0 for g in match.groups())
+        if month and not 1 <= month <= 12:
+            raise ValueError(f"{text!r} has no month {month}")
+        if day:
+            date(year, month, day)  # raises ValueError for 2023-02-29 and the like
+        return cls(year, month, day)
+
+    @property
+    def precision(self) -> str:
+        return "day" if self.day else "month" if self.month else "year"
+
+    def first_day(self) -> date:
+        """The first calendar day the date can mean (what reminders and ordering use)."""
+        return date(self.year, self.month or 1, self.day or 1)
+
+    def last_day(self) -> date:
+        if self.day:
+            return date(self.year, self.month, self.day)
+        if self.month:
+            return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+        return date(self.year, 12, 31)
+
+    def iso(self) -> str:
+        if self.day:
+            return f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
+        if self.month:
+            return f"{self.year:04d}-{self.month:02d}"
+        return f"{self.year:04d}"
+
+    def human(self) -> str:
+        """``12 Jun 2024``, ``Jun 2024`` or ``2024``: readable on every platform."""
+        if self.day:
+            return f"{self.day} {_MONTHS[self.month - 1]} {self.year}"
+        if self.month:
+            return f"{_MONTHS[self.month - 1]} {self.year}"
+        return str(self.year)
+
+    def __str__(self) -> str:
+        return self.iso()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a record comes from: a source id and the sentence (verbatim for a seed) it rests on."""
+
+    source: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    outlet: str
+    title: str
+    kind: str  # "seed" (one of the shared source articles) or "outside" (a named outside source)
+    published: PartialDate | None = None
+    file: str | None = None
+    author: str | None = None
+    url: str | None = None
+    note: str | None = None
+
+    def label(self) -> str:
+        """A compact citation label: ``The Astana Times, Jun 2024``."""
+        when = f", {self.published.human()}" if self.published else ""
+        return f"{self.outlet}{when}"
+
+
+@dataclass(frozen=True)
+class Record:
+    """Fields every fact shares: an id, a one-line summary and at least one citation."""
+
+    id: str
+    summary: str
+    cite: tuple[Citation, ...]
+    note: str | None = None
+    correction: str | None = None  # set where a seed is wrong or garbled: what it said and what is right
+
+    kind = "record"
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.source for c in self.cite))
+
+    def sort_date(self) -> date:
+        return date.min
+
+
+@dataclass(frozen=True)
+class Figure(Record):
+    metric: str = ""
+    value: float = 0.0
+    unit: str = ""
+    qualifier: str = "exact"
+    as_of: PartialDate = field(default_factory=lambda: PartialDate(1900))
+    phrase: str = ""
+    ranked_above: tuple[str, ...] = ()
+
+    kind = "figure"
+
+    def sort_date(self) -> date:
+        return self.as_of.first_day()
+
+
+@dataclass(frozen=True)
+class Agreement(Record):
+    title: str = ""
+    type: str = ""
+    date: PartialDate = field(default_factory=lambda: PartialDate(1900))
+    occasion: str | None = None
+    parties: tuple[str, ...] = ()
+    sector: str = ""
+
+    kind = "agreement"
+
+    def sort_date(self) -> date:
+        return self.date.first_day()
+
+
+@dataclass(frozen=True)
+class Event(Record):
+    title: str = ""
+    type: str = ""
+    date: PartialDate = field(default_factory=lambda: PartialDate(1900))
+    place: str = ""
+    announced: bool = False  # an announced future milestone rather than something that happened
+
+    kind = "event"
+
+    def sort_date(self) -> date:
+        return self.date.first_day()
+
+
+@dataclass(frozen=True)
+class Anniversary(Record):
+    title: str = ""  # "diplomatic relations between Kazakhstan and the Republic of Korea"
+    date: PartialDate = field(default_factory=lambda: PartialDate(1900))
+    event: str | None = None
+
+    kind = "anniversary"
+
+    def sort_date(self) -> date:
+        return self.date.first_day()
+
+
+# --- the schema ---------------------------------------------------------------------------------
+
+FIGURE_METRICS = (
+    "trade_turnover",
+    "trade_rank",
+    "investment_annual",
+    "investment_cumulative",
+    "investor_rank",
+    "joint_ventures",
+    "companies_present",
+    "ethnic_koreans",
+    "students",
+    "weekly_flights",
+    "visitors",
+    "deal_value",
+    "projects",
+    "other",
+)
+FIGURE_UNITS = ("USD", "count", "rank", "percent", "MW", "ratio")
+QUALIFIERS = ("exact", "about", "more_than", "at_least")
+AGREEMENT_TYPES = ("agreement", "memorandum", "joint_statement", "programme", "deal", "declaration")
+EVENT_TYPES = (
+    "state_visit",
+    "working_visit",
+    "official_visit",
+    "summit",
+    "meeting",
+    "address",
+    "roundtable",
+    "referendum",
+    "milestone",
+    "ministerial",
+    "conference",
+    "announcement",
+    "other",
+)
+SOURCE_KINDS = ("seed", "outside")
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    check: Callable[[Any], Any]
+    required: bool = True
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value
+
+
+def _opt_text(value: Any) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _ident(value: Any) -> str:
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise ValueError("must be lower-case letters, digits and dashes, e.g. 'trade-2023-astana-times'")
+    return value
+
+
+def _opt_ident(value: Any) -> str | None:
+    return None if value is None else _ident(value)
+
+
+def _pdate(value: Any) -> PartialDate:
+    return PartialDate.parse(value)
+
+
+def _opt_pdate(value: Any) -> PartialDate | None:
+    return None if value is None else PartialDate.parse(value)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _one_of(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return value
+
+    return check
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ValueError("must be a list of strings")
+    return tuple(_text(v) for v in value)
+
+
+def _citations(value: Any) -> tuple[Citation, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be a non-empty list of {source, quote}")
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"source", "quote"}:
+            raise ValueError("each citation must be an object with exactly 'source' and 'quote'")
+        out.append(Citation(_ident(item["source"]), _text(item["quote"])))
+    return tuple(out)
+
+
+_COMMON = (
+    _Field("id", _ident),
+    _Field("summary", _text),
+    _Field("cite", _citations),
+    _Field("note", _opt_text, False),
+    _Field("correction", _opt_text, False),
+)
+
+SCHEMAS: dict[str, tuple[type, tuple[_Field, ...]]] = {
+    "source": (
+        Source,
+        (
+            _Field("id", _ident),
+            _Field("outlet", _text),
+            _Field("title", _text),
+            _Field("kind", _one_of(SOURCE_KINDS)),
+            _Field("published", _opt_pdate, False),
+            _Field("file", _opt_text, False),
+            _Field("author", _opt_text, False),
+            _Field("url", _opt_text, False),
+            _Field("note", _opt_text, False),
+        ),
+    ),
+    "figure": (
+        Figure,
+        _COMMON
+        + (
+            _Field("metric", _one_of(FIGURE_METRICS)),
+            _Field("value", _number),
+            _Field("unit", _one_of(FIGURE_UNITS)),
+            _Field("qualifier", _one_of(QUALIFIERS)),
+            _Field("as_of", _pdate),
+            _Field("phrase", _text),
+            _Field("ranked_above", _texts, False),
+        ),
+    ),
+    "agreement": (
+        Agreement,
+        _COMMON
+        + (
+            _Field("title", _text),
+            _Field("type", _one_of(AGREEMENT_TYPES)),
+            _Field("date", _pdate),
+            _Field("occasion", _opt_ident, False),
+            _Field("parties", _texts),
+            _Field("sector", _text),
+        ),
+    ),
+    "event": (
+        Event,
+        _COMMON
+        + (
+            _Field("title", _text),
+            _Field("type", _one_of(EVENT_TYPES)),
+            _Field("date", _pdate),
+            _Field("place", _text),
+            _Field("announced", _bool, False),
+        ),
+    ),
+    "anniversary": (
+        Anniversary,
+        _COMMON
+        + (
+            _Field("title", _text),
+            _Field("date", _pdate),
+            _Field("event", _opt_ident, False),
+        ),
+    ),
+}
+
+
+def build_record(kind: str, raw: Any, where: str) -> Any:
+    """Turn one raw JSON object into a record, or raise :class:`DataError` naming ``where``."""
+    cls, fields = SCHEMAS[kind]
+    rid = raw.get("id") if isinstance(raw, Mapping) else None
+    label = f"{where} (id {rid!r})" if rid else where
+    if not isinstance(raw, Mapping):
+        raise DataError(f"{label}: a {kind} record must be a JSON object")
+    known = {f.name for f in fields}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise DataError(f"{label}: unknown field(s) {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for f in fields:
+        if f.name not in raw:
+            if f.required:
+                raise DataError(f"{label}: missing field '{f.name}'")
+            continue
+        try:
+            values[f.name] = f.check(raw[f.name])
+        except ValueError as exc:
+            raise DataError(f"{label}: field '{f.name}' {exc}") from None
+    return cls(**values)

@@ -1,0 +1,99 @@
+"""Crash-safe TinyDB storage for the runtime state file.
+
+TinyDB's own ``JSONStorage`` rewrites the file in place (seek, write, truncate): a crash in between leaves
+a file that no longer parses. Here every write goes to a temporary file in the same folder, is flushed and
+fsynced, then atomically renamed over the old file, and the folder is fsynced so the rename itself survives
+a power cut. A reader therefore always sees either the old or the new file, never half of one.
+
+This is a ``Storage`` subclass of its own (not a ``JSONStorage`` subclass, which keeps a stale handle on the
+replaced file). It keeps the last state it read or wrote in memory, because this process is the only writer
+(see the README's design section): TinyDB then never re-reads the file on a query.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+log = logging.getLogger(__name__)
+
+
+class AtomicJSONStorage(Storage):
+    def __init__(self, path: str | os.PathLike[str], **_: Any) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._cache: dict[str, dict[str, Any]] | None = None
+        self.moved_aside: Path | None = None
+        self.corruption_message: str | None = None
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        if self._cache is None:
+            self._cache = self._load()
+        # TinyDB mutates what read() returned and hands it to write(); if that write fails, write()
+        # drops the cache so the next read comes from the file again.
+        return self._cache
+
+    def _load(self) -> dict[str, dict[str, Any]] | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if not raw.strip():
+            return None
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("top level is not an object")
+            return data
+        except ValueError as exc:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+            os.replace(self.path, aside)
+            self.moved_aside = aside
+            message = (
+                f"state file {self.path} does not parse ({exc}); moved it aside to {aside} and started "
+                f"an empty state. Inspect or restore it by hand, then restart."
+            )
+            log.error(message)
+            self.corruption_message = message
+            return None
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        try:
+            payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(payload)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            _fsync_dir(self.path.parent)
+        except BaseException:
+            self._cache = None
+            raise
+        self._cache = data
+
+    def close(self) -> None:
+        self._cache = None
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # some platforms cannot open a directory; the rename is still atomic there
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

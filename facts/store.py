@@ -1,0 +1,270 @@
+"""The fact store: curated data (read-only, indexed in memory) and runtime state (TinyDB).
+
+* :class:`Catalogue` holds every record the bot can answer from: the curated files shipped in
+  ``facts/data`` plus facts added later through the state file. Everything a command needs is answered
+  from in-memory indexes (by id, kind, year, metric and word): no query reads a file or scans a table.
+* :class:`StateStore` is the TinyDB file at ``KAZKOR_DB``: subscriptions, the delivery ledger and
+  added facts. Every access goes through one lock; writes are crash-safe (see ``facts.storage``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from facts.model import Agreement, Anniversary, DataError, Event, Figure, Source, build_record
+from facts.text import words
+
+DATA_FILES = (
+    ("sources.json", "source"),
+    ("figures.json", "figure"),
+    ("agreements.json", "agreement"),
+    ("events.json", "event"),
+    ("anniversaries.json", "anniversary"),
+)
+RECORD_KINDS = ("figure", "agreement", "event", "anniversary")
+
+
+def _sort_key(record: Any) -> tuple:
+    return (record.sort_date(), record.id)
+
+
+class Catalogue:
+    """Every record the bot serves, indexed in memory. Adding a record updates every index in place."""
+
+    def __init__(self, sources: Iterable[Source] = ()) -> None:
+        self.sources: dict[str, Source] = {s.id: s for s in sources}
+        self.by_id: dict[str, Any] = {}
+        self.by_kind: dict[str, list[Any]] = {kind: [] for kind in RECORD_KINDS}
+        self._kind_keys: dict[str, list[tuple]] = {kind: [] for kind in RECORD_KINDS}
+        self.by_kind_year: dict[tuple[str, int], list[Any]] = defaultdict(list)
+        self.by_metric: dict[str, list[Figure]] = defaultdict(list)
+        self.by_word: dict[str, set[str]] = defaultdict(set)
+
+    # -- building -------------------------------------------------------------------------------
+
+    def check(self, record: Any, where: str = "record") -> None:
+        """Refuse a record whose id is taken or that cites an unknown source, naming ``where``."""
+        if record.id in self.by_id or record.id in self.sources:
+            raise DataError(f"{where} (id {record.id!r}): id already used")
+        for citation in record.cite:
+            if citation.source not in self.sources:
+                raise DataError(f"{where} (id {record.id!r}): cites unknown source {citation.source!r}")
+
+    def add(self, record: Any, where: str = "record") -> None:
+        """Check one record, then index it everywhere; raises :class:`DataError` naming ``where``."""
+        self.check(record, where)
+        self.by_id[record.id] = record
+        key = _sort_key(record)
+        position = bisect.bisect(self._kind_keys[record.kind], key)
+        self._kind_keys[record.kind].insert(position, key)
+        self.by_kind[record.kind].insert(position, record)
+        bisect.insort(self.by_kind_year[(record.kind, record.sort_date().year)], record, key=_sort_key)
+        if isinstance(record, Figure):
+            bisect.insort(self.by_metric[record.metric], record, key=_sort_key)
+        for word in set(words(_searchable_text(record))):
+            self.by_word[word].add(record.id)
+
+    def check_references(self, where: str) -> None:
+        """Agreements name their occasion and anniversaries their event: both must exist."""
+        for record in self.by_id.values():
+            ref = getattr(record, "occasion", None) or getattr(record, "event", None)
+            if ref and not isinstance(self.by_id.get(ref), Event):
+                raise DataError(f"{where} (id {record.id!r}): refers to unknown event {ref!r}")
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def of_kind(self, kind: str) -> list[Any]:
+        return self.by_kind[kind]
+
+    def in_year(self, kind: str, year: int) -> list[Any]:
+        return self.by_kind_year.get((kind, year), [])
+
+    def years(self, kind: str) -> list[int]:
+        return sorted(year for (k, year), records in self.by_kind_year.items() if k == kind and records)
+
+    def figures(self, metric: str) -> list[Figure]:
+        return self.by_metric.get(metric, [])
+
+    def matching(self, query_words: list[str]) -> list[Any]:
+        """Records holding every query word, newest first."""
+        if not query_words:
+            return []
+        hits: set[str] | None = None
+        for word in sorted(set(query_words), key=lambda w: len(self.by_word.get(w, ()))):
+            ids = self.by_word.get(word)
+            if not ids:
+                return []
+            hits = set(ids) if hits is None else hits & ids
+            if not hits:
+                return []
+        return sorted((self.by_id[i] for i in hits or ()), key=_sort_key, reverse=True)
+
+    def vocabulary(self) -> Iterable[str]:
+        return self.by_word.keys()
+
+    def source_label(self, source_id: str) -> str:
+        source = self.sources[source_id]
+        return f"{source.label()} · {source.file}" if source.file else source.label()
+
+    def __len__(self) -> int:
+        return len(self.by_id)
+
+
+def _searchable_text(record: Any) -> str:
+    parts = [record.summary, record.id.replace("-", " ")]
+    for name in ("title", "place", "phrase", "sector", "metric", "type", "note", "correction"):
+        value = getattr(record, name, None)
+        if isinstance(value, str):
+            parts.append(value.replace("_", " "))
+    parts.extend(getattr(record, "parties", ()))
+    parts.extend(getattr(record, "ranked_above", ()))
+    return " ".join(parts)
+
+
+# -- loading the curated data ------------------------------------------------------------------
+
+
+def _read_json(path: Path | Any, name: str) -> list[Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{name}: file missing") from None
+    except ValueError as exc:
+        raise DataError(f"{name}: not valid JSON ({exc})") from None
+    if not isinstance(data, list):
+        raise DataError(f"{name}: must hold a JSON list of records")
+    return data
+
+
+def load_catalogue(data_dir: Path | None = None) -> Catalogue:
+    """Load and validate the curated files (the packaged ones unless ``data_dir`` is given)."""
+    base = data_dir if data_dir is not None else resources.files("facts") / "data"
+    loaded: dict[str, list[Any]] = {}
+    for name, kind in DATA_FILES:
+        raw = _read_json(base / name, name)
+        loaded[kind] = [build_record(kind, item, f"{name} record {i}") for i, item in enumerate(raw)]
+    catalogue = Catalogue(loaded["source"])
+    if len(catalogue.sources) != len(loaded["source"]):
+        raise DataError("sources.json: two sources share an id")
+    for name, kind in DATA_FILES[1:]:
+        for i, record in enumerate(loaded[kind]):
+            catalogue.add(record, f"{name} record {i}")
+    catalogue.check_references("data")
+    return catalogue
+
+
+# -- runtime state ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StateInfo:
+    path: Path
+    moved_aside: Path | None
+    message: str | None
+
+
+class StateStore:
+    """The TinyDB state file. One lock serialises every access, from threads and the event loop alike.
+
+    Tables: ``subscriptions``, ``ledger`` (what was delivered) and ``facts`` (records added at run time).
+    The ledger's keys are also kept in a set in memory so "was this sent?" never scans the table.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        from tinydb import TinyDB  # imported here so `kazkor ask` without state stays light
+
+        from facts.storage import AtomicJSONStorage
+
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self.db = TinyDB(self.path, storage=AtomicJSONStorage)
+        storage = self.db.storage
+        assert isinstance(storage, AtomicJSONStorage)
+        self.db.tables()  # first read: a corrupt file is moved aside now, not in the middle of a command
+        self.info = StateInfo(self.path, storage.moved_aside, storage.corruption_message)
+        self._ledger_keys: set[str] = {doc["key"] for doc in self.db.table("ledger").all()}
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    # -- added facts ----------------------------------------------------------------------------
+
+    def add_fact(self, kind: str, raw: dict[str, Any], catalogue: Catalogue) -> Any:
+        """Validate, index and persist a fact added at run time; nothing is written if it is refused."""
+        if kind not in RECORD_KINDS:
+            raise DataError(f"state facts: unknown kind {kind!r}")
+        record = build_record(kind, raw, "added fact")
+        with self._lock:
+            catalogue.check(record, "added fact")
+            self.db.table("facts").insert({"kind": kind, "record": raw})
+            catalogue.add(record, "added fact")
+        return record
+
+    def load_facts_into(self, catalogue: Catalogue) -> int:
+        with self._lock:
+            docs = self.db.table("facts").all()
+        for doc in docs:
+            where = f"{self.path} facts document {doc.doc_id}"
+            catalogue.add(build_record(doc.get("kind", "?"), doc.get("record"), where), where)
+        return len(docs)
+
+    # -- subscriptions ----------------------------------------------------------------------------
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(doc) for doc in self.db.table("subscriptions").all()]
+
+    def subscription(self, platform: str, channel: str) -> dict[str, Any] | None:
+        with self._lock:
+            for doc in self.db.table("subscriptions").all():
+                if doc["platform"] == platform and doc["channel"] == channel:
+                    return dict(doc)
+        return None
+
+    def save_subscription(self, sub: dict[str, Any]) -> None:
+        from tinydb import where
+
+        with self._lock:
+            table = self.db.table("subscriptions")
+            cond = (where("platform") == sub["platform"]) & (where("channel") == sub["channel"])
+            table.upsert(dict(sub), cond)
+
+    def remove_subscription(self, platform: str, channel: str) -> bool:
+        from tinydb import where
+
+        with self._lock:
+            table = self.db.table("subscriptions")
+            removed = table.remove((where("platform") == platform) & (where("channel") == channel))
+        return bool(removed)
+
+    # -- delivery ledger ----------------------------------------------------------------------------
+
+    def delivered(self, key: str) -> bool:
+        with self._lock:
+            return key in self._ledger_keys
+
+    def record_delivery(self, key: str, **details: Any) -> None:
+        with self._lock:
+            if key in self._ledger_keys:
+                return
+            self.db.table("ledger").insert({"key": key, **details})
+            self._ledger_keys.add(key)
+
+    def ledger(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(doc) for doc in self.db.table("ledger").all()]
