@@ -155,6 +155,34 @@ def _record_json_source(source: Any) -> dict[str, Any]:
     return out
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import run
+
+    config = _config()
+    setup_logging(config)
+    return run(config)
+
+
+def cmd_post_due(args: argparse.Namespace) -> int:
+    from bot.reminders.delivery import post_due_cli
+
+    config = _config()
+    setup_logging(config)
+    return post_due_cli(config, args.date)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from bot.ops.doctor import run_doctor
+
+    return run_doctor(_config())
+
+
+def setup_logging(config: Config) -> None:
+    from bot.logs import setup_logging as setup
+
+    setup(config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kazkor", description="Kazakhstan–Korea relations bot.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
     facts.add_argument("action", choices=("validate", "export"))
     facts.add_argument("--data-dir", help="validate this folder instead of the packaged data")
     facts.set_defaults(func=cmd_facts)
+
+    run = sub.add_parser("run", help="serve every configured platform (Slack, Telegram) and post reminders")
+    run.set_defaults(func=cmd_run)
+
+    post_due = sub.add_parser("post-due", help="send the reminders due now (or on --date) to every subscription")
+    post_due.add_argument("--date", type=_parse_date, help="the local day to post for, YYYY-MM-DD")
+    post_due.set_defaults(func=cmd_post_due)
+
+    doctor = sub.add_parser("doctor", help="check configuration, state file, data and platform reachability")
+    doctor.set_defaults(func=cmd_doctor)
     return parser
 
 

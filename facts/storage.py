@@ -32,6 +32,9 @@ class AtomicJSONStorage(Storage):
         self._cache: dict[str, dict[str, Any]] | None = None
         self.moved_aside: Path | None = None
         self.corruption_message: str | None = None
+        # A writer killed between mkstemp and rename leaves its temp file behind; we are the only writer.
+        for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            leftover.unlink(missing_ok=True)
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         if self._cache is None:

@@ -1,0 +1,41 @@
+"""Shared fixtures: the packaged catalogue (loaded once) and a command context with a stopped clock."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.clock import fixed_clock
+from bot.commands import Context, handle_text
+from facts.store import load_catalogue
+
+# Test traffic goes to 127.0.0.1 only: an inherited proxy must not reroute it.
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+ALMATY = ZoneInfo("Asia/Almaty")
+
+
+@pytest.fixture(scope="session")
+def catalogue():
+    return load_catalogue()
+
+
+@pytest.fixture
+def make_ctx(catalogue):
+    def make(when: str = "2024-09-20T09:00:00+05:00", tz: ZoneInfo = ALMATY) -> Context:
+        return Context(catalogue=catalogue, tz=tz, clock=fixed_clock(datetime.fromisoformat(when)))
+
+    return make
+
+
+@pytest.fixture
+def ask(make_ctx):
+    """Answer one line of text as a user would type it; returns the Reply."""
+
+    def run(text: str, when: str = "2024-09-20T09:00:00+05:00"):
+        return handle_text(text, make_ctx(when))
+
+    return run

@@ -1,0 +1,98 @@
+"""The command line as a user runs it: a real subprocess of the installed `kazkor` entry point."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def kazkor(*args: str, env_extra: dict | None = None, stdin: str | None = None, tmp_path=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "KAZKOR_"))}
+    if tmp_path is not None:
+        env["KAZKOR_DB"] = str(tmp_path / "state.json")
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env, input=stdin, timeout=60
+    )
+
+
+def test_ask_prints_the_plain_reply(tmp_path):
+    result = kazkor("ask", "/agreements 2024", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Agreements signed in 2024 (14)")
+    assert "• Memorandum: MoU on forestry cooperation — forestry, 12 Jun 2024" in result.stdout
+    assert "The Astana Times, Jun 2024 · 001_54d0e5a8ce81d746.txt" in result.stdout
+
+
+def test_ask_with_a_bad_year_prints_a_hint_and_exits_2(tmp_path):
+    result = kazkor("ask", "/agreements", "20x4", tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout.startswith("'20x4' is not a year.")
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_console_answers_each_line_and_leaves_on_quit(tmp_path):
+    result = kazkor("console", stdin="/timeline 2023\n\n/quit\n/trade\n", tmp_path=tmp_path)
+    assert result.returncode == 0
+    assert "20 Sep 2023 — Kassym-Jomart Tokayev meets Yoon Suk Yeol in New York" in result.stdout
+    assert "trade and investment" not in result.stdout  # nothing after /quit
+
+
+def test_reminders_dry_run_prints_each_day(tmp_path):
+    result = kazkor("reminders", "--date", "2024-09-29", "--days", "8", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "2024-09-29 (Asia/Almaty): 1 due" in out
+    assert "In 7 days (6 Oct): Nationwide referendum" in out
+    assert "2024-10-06 (Asia/Almaty): 1 due" in out and "Today: Nationwide referendum" in out
+    assert out.strip().endswith("2 reminders over 8 days (dry run).")
+
+
+def test_reminders_rejects_a_bad_date(tmp_path):
+    result = kazkor("reminders", "--date", "2024-02-30", tmp_path=tmp_path)
+    assert result.returncode == 2 and "is not a date of the form YYYY-MM-DD" in result.stderr
+
+
+def test_facts_validate_and_export(tmp_path):
+    valid = kazkor("facts", "validate", tmp_path=tmp_path)
+    assert valid.returncode == 0 and valid.stdout.startswith("valid: 7 sources, 33 figures, 18 agreements")
+    export = kazkor("facts", "export", tmp_path=tmp_path)
+    import json
+
+    payload = json.loads(export.stdout)
+    ids = {r["id"] for r in payload["records"]}
+    assert "evt-2024-10-06-referendum" in ids and len(ids) == 33 + 18 + 20 + 4
+
+
+def test_facts_validate_names_the_bad_record(tmp_path):
+    (tmp_path / "data").mkdir()
+    for name in ("sources", "figures", "agreements", "events", "anniversaries"):
+        (tmp_path / "data" / f"{name}.json").write_text("[]")
+    (tmp_path / "data" / "figures.json").write_text('[{"id": "Bad Id"}]')
+    result = kazkor("facts", "validate", "--data-dir", str(tmp_path / "data"), tmp_path=tmp_path)
+    assert result.returncode == 1
+    assert "figures.json record 0 (id 'Bad Id'): field 'id' must be lower-case" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "var, value, message",
+    [
+        ("KAZKOR_TZ", "Mars/Olympus", "KAZKOR_TZ: unknown time zone 'Mars/Olympus'"),
+        ("PORT", "70000", "PORT: '70000' is not a port number"),
+    ],
+)
+def test_a_malformed_setting_stops_with_one_line_naming_it(tmp_path, var, value, message):
+    result = kazkor("ask", "/help", env_extra={var: value}, tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_corrupt_state_file_is_reported_and_the_answer_still_comes(tmp_path):
+    (tmp_path / "state.json").write_text("{not json")
+    result = kazkor("ask", "/timeline 2023", tmp_path=tmp_path)
+    assert result.returncode == 0
+    assert "warning: state file" in result.stderr and "moved it aside" in result.stderr
+    assert list(tmp_path.glob("state.json.corrupt-*"))

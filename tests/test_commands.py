@@ -1,0 +1,247 @@
+"""Each command's answer checked against the seeds: the right figure, year, citation and order."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.commands import COMMANDS, parse
+from bot.commands.parse import MAX_INPUT
+from bot.render.plain import render_plain
+from tests.helpers import cited_outlets, lines, section
+
+ASTANA_TIMES = "The Astana Times, Jun 2024 · 001_54d0e5a8ce81d746.txt"
+DIPLOMACY_JOURNAL = "Diplomacy Journal, Sep 2024 · 002_0aa375d569579910.txt"
+KOREA_POST = "The Korea Post, Sep 2023 · 003_cdd7e3f641b5d41e.txt"
+SEOUL_SUMMIT_2021 = "Aug 2021 · 004_0daa704616f65bc5.txt"
+
+
+# -- /trade ---------------------------------------------------------------------------------------
+
+
+def test_trade_leads_with_latest_turnover_its_year_rank_and_both_sources(ask):
+    reply = ask("/trade")
+    assert reply.kind == "answer"
+    latest = section(reply, "Latest trade turnover (2023)")
+    turnover = latest.items[0]
+    assert turnover.text.startswith("Trade turnover: US$6 billion, 2023")
+    assert set(cited_outlets(reply, turnover)) == {ASTANA_TIMES, DIPLOMACY_JOURNAL}
+    rank = latest.items[1]
+    assert "4th (after China, Italy, Russia)" in rank.text
+
+
+def test_trade_history_lists_each_year_in_order_with_its_own_source_and_phrasing(ask):
+    reply = ask("/trade")
+    history = section(reply, "Trade turnover by year").items
+    assert [item.text.split(" — ")[0] for item in history] == [
+        "US$4 billion, 2021",
+        "more than US$6 billion, 2022",
+        "US$6 billion, 2023",
+    ]
+    assert cited_outlets(reply, history[0])[0].endswith(SEOUL_SUMMIT_2021)
+    assert cited_outlets(reply, history[1]) == [KOREA_POST]
+    assert "“exceeding US$6 billion last year”" in history[1].text
+
+
+def test_trade_shows_conflicting_investment_totals_side_by_side(ask):
+    reply = ask("/trade")
+    investment = section(reply, "Korean investment in Kazakhstan")
+    assert investment.note and "differ" in investment.note
+    texts = [item.text for item in investment.items]
+    eight = next(t for t in texts if "more than US$8 billion, 2023" in t)
+    nine = next(t for t in texts if "US$9.9 billion, 2024" in t)
+    assert eight != nine
+    annual = next(i for i in investment.items if i.text.startswith("Invested in the year: US$1.2 billion, 2023"))
+    assert cited_outlets(reply, annual) == [DIPLOMACY_JOURNAL]
+    fifth = next(t for t in texts if "5th (after Netherlands, Russia, Switzerland, China)" in t)
+    assert fifth
+
+
+def test_every_trade_line_cites_a_numbered_source_in_the_footer(ask):
+    reply = ask("/trade")
+    text = render_plain(reply)
+    numbers = {c.number for c in reply.citations}
+    for item in (i for s in reply.sections for i in s.items):
+        assert item.refs and set(item.refs) <= numbers
+    assert "Sources:" in text and "[1] " in text
+
+
+# -- /agreements ----------------------------------------------------------------------------------
+
+
+def test_agreements_2024_groups_the_state_visit_package(ask):
+    reply = ask("/agreements 2024")
+    assert reply.title.startswith("Agreements signed in 2024")
+    visit = section(reply, "President Yoon Suk Yeol's state visit to Astana")
+    assert "12 Jun 2024" in visit.heading
+    texts = [i.text for i in visit.items]
+    assert len(texts) >= 12
+    assert any(t.startswith("Memorandum: MoU on forestry cooperation — forestry") for t in texts)
+    assert any("critical minerals and metals" in t for t in texts)
+    assert any(t.startswith("Joint statement:") for t in texts)
+    assert any("Article 6 of the Paris Agreement" in t for t in texts)
+    forestry = next(i for i in visit.items if "forestry" in i.text)
+    assert ASTANA_TIMES in cited_outlets(reply, forestry)
+
+
+def test_agreements_without_year_answers_for_the_latest_year(ask):
+    assert ask("/agreements").title == ask("/agreements 2024").title
+
+
+def test_agreements_2021_has_the_seoul_summit_documents_and_the_corrected_joint_statement(ask, catalogue):
+    reply = ask("/agreements 2021")
+    texts = lines(reply)
+    assert any(t.startswith("Joint statement:") for t in texts)
+    assert any("1.7 billion" in t for t in texts)
+    joint = catalogue.by_id["agr-2021-08-joint-statement"]
+    assert "Hong Beom-do" in (joint.correction or "")
+
+
+def test_agreements_for_a_year_with_none_lists_the_years_that_have_some(ask):
+    reply = ask("/agreements 1995")
+    assert reply.title == "No agreements recorded for 1995."
+    assert lines(reply) == ["2019, 2021, 2024"]
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("/agreements abc", "'abc' is not a year."),
+        ("/agreements 20245", "'20245' is not a year."),
+        ("/agreements 0000", "0 is outside 1900–2100."),
+        ("/agreements 2024 please", "Too many words"),
+    ],
+)
+def test_agreements_bad_input_gets_a_one_line_hint_with_an_example(ask, text, problem):
+    reply = ask(text)
+    assert reply.kind == "usage" and not reply.public
+    assert reply.title.startswith(problem)
+    assert lines(reply) == ["/agreements 2024"]
+
+
+# -- /timeline and /upcoming ------------------------------------------------------------------------
+
+
+def test_timeline_is_in_date_order_and_includes_the_referendum(ask, catalogue):
+    reply = ask("/timeline")
+    items = reply.sections[0].items
+    dates = [catalogue.by_id[i.record_id].date.first_day() for i in items]
+    assert dates == sorted(dates)
+    assert any(i.text.startswith("6 Oct 2024 — Nationwide referendum on building a nuclear power plant") for i in items)
+
+
+def test_timeline_for_one_year_holds_only_that_year(ask, catalogue):
+    reply = ask("/timeline 2023")
+    ids = [i.record_id for i in reply.sections[0].items]
+    assert ids == ["evt-2023-09-20-tokayev-yoon-new-york"]
+    assert reply.sections[0].items[0].text.startswith("20 Sep 2023")
+
+
+def test_upcoming_sees_the_referendum_a_week_ahead_in_almaty(ask):
+    reply = ask("/upcoming 10", when="2024-09-29T10:00:00+05:00")
+    texts = lines(reply)
+    assert texts[0].startswith("2024-10-06: Nationwide referendum")
+    assert "Asia/Almaty" in reply.title
+
+
+def test_upcoming_marks_the_35th_anniversary_of_diplomatic_relations_as_a_milestone(ask):
+    reply = ask("/upcoming", when="2027-01-10T09:00:00+05:00")
+    texts = lines(reply)
+    assert (
+        "2027-01-28: 35th anniversary of diplomatic relations between Kazakhstan and the Republic of Korea "
+        "(28 Jan 1992) — a milestone year"
+    ) in [t for t in texts]
+
+
+@pytest.mark.parametrize("text", ["/upcoming 0", "/upcoming 9999", "/upcoming soon", "/upcoming 5 6"])
+def test_upcoming_bad_days(ask, text):
+    reply = ask(text)
+    assert reply.kind == "usage" and lines(reply) == ["/upcoming 60"]
+
+
+# -- /search and /source ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("/search Tokayev New York", "/search Toqayev New York"),
+        ("/search Yoon Suk Yeol Astana", "/search Yoon Suk-yeol Astana"),
+        ("/search Astana 2021", "/search Nur-Sultan 2021"),
+    ],
+)
+def test_search_is_tolerant_of_name_variants(ask, a, b):
+    first, second = ask(a), ask(b)
+    assert first.kind == "answer"
+    ids = [i.record_id for i in (i for s in first.sections for i in s.items)]
+    assert ids and ids == [i.record_id for i in (i for s in second.sections for i in s.items)]
+
+
+def test_search_finds_the_new_york_meeting(ask):
+    reply = ask("/search Toqayev New York")
+    ids = [i.record_id for s in reply.sections for i in s.items]
+    assert "evt-2023-09-20-tokayev-yoon-new-york" in ids
+
+
+def test_search_corrects_a_misspelling(ask):
+    reply = ask("/search lithuim")
+    assert any("lithium" in t.lower() for t in lines(reply))
+    assert reply.footer and "lithium" in reply.footer
+
+
+def test_search_with_no_hit_says_so(ask):
+    reply = ask("/search zebra giraffe")
+    assert reply.title == "Nothing matches “zebra giraffe”."
+
+
+def test_source_shows_the_verbatim_sentence_and_its_outlet(ask):
+    reply = ask("/source evt-2024-10-06-referendum")
+    quotes = lines(reply)
+    assert any("October 6, 2024" in q or "Oct. 6" in q for q in quotes)
+    assert reply.footer == "Record evt-2024-10-06-referendum (event)"
+
+
+def test_source_for_an_unknown_id_suggests_the_closest(ask):
+    reply = ask("/source evt-2024-10-06-referendun")
+    assert reply.kind == "usage"
+    assert "Did you mean evt-2024-10-06-referendum?" in reply.title
+
+
+# -- parsing, help and unknown commands -------------------------------------------------------------
+
+
+def test_parse_accepts_bot_suffix_umbrella_and_bare_words():
+    assert parse("/agreements@KazkorBot 2024").name == "agreements"
+    assert parse("/agreements@KazkorBot 2024").args == ("2024",)
+    assert parse("/kazkor agreements 2024").args == ("2024",)
+    assert parse("agreements 2024").name == "agreements"
+
+
+def test_help_lists_every_command_with_an_example(ask):
+    reply = ask("/help")
+    texts = lines(reply)
+    for name, spec in COMMANDS.items():
+        assert any(t.startswith(f"/{name} — ") and spec.example in t for t in texts)
+
+
+def test_unknown_command_points_to_help(ask):
+    reply = ask("/tarde")
+    assert reply.kind == "usage"
+    assert reply.title == "Unknown command /tarde. See /help for the list."
+
+
+def test_huge_input_is_refused_politely(ask):
+    reply = ask("/search " + "x" * (MAX_INPUT + 10))
+    assert reply.kind == "usage" and re.match(r"That message is \d+ characters long", reply.title)
+
+
+def test_a_failing_handler_gives_a_short_apology_not_a_traceback(ask, monkeypatch):
+    from bot import commands
+
+    def boom(command, ctx):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setitem(commands.COMMANDS, "trade", commands.Spec("trade", boom, "x", "/trade"))
+    reply = ask("/trade")
+    assert reply.kind == "error" and "disk on fire" not in render_plain(reply)
