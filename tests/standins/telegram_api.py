@@ -270,7 +270,10 @@ class FakeTelegram(StandIn):
         }
 
     def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
-        """What ``getChatMember`` answers: "creator", "administrator", "member", "restricted", "left", "kicked"."""
+        """What ``getChatMember`` answers for this user in this chat (default "member").
+
+        Statuses: "creator", "administrator", "member", "restricted", "left", "kicked".
+        """
         self.member_status[(str(chat_id), str(user_id))] = status
 
     def fail_next(
