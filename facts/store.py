@@ -10,12 +10,14 @@
 from __future__ import annotations
 
 import bisect
+import heapq
 import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,10 @@ class Catalogue:
         self.by_kind_year: dict[tuple[str, int], list[Any]] = defaultdict(list)
         self.by_metric: dict[str, list[Figure]] = defaultdict(list)
         self.by_word: dict[str, set[str]] = defaultdict(set)
+        # anniversaries by (month, day) of their origin; 0 stands for "not known" (month or year precision)
+        self.anniversaries_by_day: dict[tuple[int, int], list[Anniversary]] = defaultdict(list)
+        # events by the first day their date can mean (what reminders observe)
+        self.events_by_day: dict[date, list[Event]] = defaultdict(list)
 
     # -- building -------------------------------------------------------------------------------
 
@@ -70,6 +76,35 @@ class Catalogue:
         bisect.insort(self.by_kind_year[(record.kind, record.sort_date().year)], record, key=_sort_key)
         if isinstance(record, Figure):
             bisect.insort(self.by_metric[record.metric], record, key=_sort_key)
+        self._index_extra(record)
+
+    def add_many(self, records: Iterable[tuple[Any, str]]) -> None:
+        """Check and index many ``(record, where)`` pairs, sorting once at the end (loading 100,000
+        added facts one ``add`` at a time would shift the sorted lists 100,000 times)."""
+        touched_years: set[tuple[str, int]] = set()
+        for record, where in records:
+            self.check(record, where)
+            self.by_id[record.id] = record
+            self.by_kind[record.kind].append(record)
+            year_key = (record.kind, record.sort_date().year)
+            self.by_kind_year[year_key].append(record)
+            touched_years.add(year_key)
+            if isinstance(record, Figure):
+                self.by_metric[record.metric].append(record)
+            self._index_extra(record)
+        for kind in RECORD_KINDS:
+            self.by_kind[kind].sort(key=_sort_key)
+            self._kind_keys[kind] = [_sort_key(r) for r in self.by_kind[kind]]
+        for year_key in touched_years:
+            self.by_kind_year[year_key].sort(key=_sort_key)
+        for figures in self.by_metric.values():
+            figures.sort(key=_sort_key)
+
+    def _index_extra(self, record: Any) -> None:
+        if isinstance(record, Anniversary):
+            self.anniversaries_by_day[(record.date.month, record.date.day)].append(record)
+        elif isinstance(record, Event):
+            self.events_by_day[record.date.first_day()].append(record)
         for word in set(words(_searchable_text(record))):
             self.by_word[word].add(record.id)
 
@@ -94,19 +129,22 @@ class Catalogue:
     def figures(self, metric: str) -> list[Figure]:
         return self.by_metric.get(metric, [])
 
-    def matching(self, query_words: list[str]) -> list[Any]:
-        """Records holding every query word, newest first."""
+    def matching(self, query_words: list[str], limit: int) -> tuple[int, list[Any]]:
+        """How many records hold every query word, and the newest ``limit`` of them."""
         if not query_words:
-            return []
+            return 0, []
         hits: set[str] | None = None
+        # rarest word first: the running intersection stays as small as it can
         for word in sorted(set(query_words), key=lambda w: len(self.by_word.get(w, ()))):
             ids = self.by_word.get(word)
             if not ids:
-                return []
-            hits = set(ids) if hits is None else hits & ids
+                return 0, []
+            hits = ids if hits is None else hits & ids
             if not hits:
-                return []
-        return sorted((self.by_id[i] for i in hits or ()), key=_sort_key, reverse=True)
+                return 0, []
+        assert hits is not None
+        newest = heapq.nlargest(limit, (self.by_id[i] for i in hits), key=_sort_key)
+        return len(hits), newest
 
     def vocabulary(self) -> Iterable[str]:
         return self.by_word.keys()
@@ -155,9 +193,9 @@ def load_catalogue(data_dir: Path | None = None) -> Catalogue:
     catalogue = Catalogue(loaded["source"])
     if len(catalogue.sources) != len(loaded["source"]):
         raise DataError("sources.json: two sources share an id")
-    for name, kind in DATA_FILES[1:]:
-        for i, record in enumerate(loaded[kind]):
-            catalogue.add(record, f"{name} record {i}")
+    catalogue.add_many(
+        (record, f"{name} record {i}") for name, kind in DATA_FILES[1:] for i, record in enumerate(loaded[kind])
+    )
     catalogue.check_references("data")
     return catalogue
 
@@ -218,9 +256,15 @@ class StateStore:
     def load_facts_into(self, catalogue: Catalogue) -> int:
         with self._lock:
             docs = self.db.table("facts").all()
-        for doc in docs:
-            where = f"{self.path} facts document {doc.doc_id}"
-            catalogue.add(build_record(doc.get("kind", "?"), doc.get("record"), where), where)
+        def records() -> Iterator[tuple[Any, str]]:
+            for doc in docs:
+                where = f"{self.path} facts document {doc.doc_id}"
+                kind = doc.get("kind")
+                if kind not in RECORD_KINDS:
+                    raise DataError(f"{where}: unknown kind {kind!r}")
+                yield build_record(kind, doc.get("record"), where), where
+
+        catalogue.add_many(records())
         return len(docs)
 
     # -- subscriptions ----------------------------------------------------------------------------

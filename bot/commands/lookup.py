@@ -31,24 +31,24 @@ def search(args: tuple[str, ...], ctx: Context) -> Reply:
             corrected.append(fix or word)
         else:
             corrected.append(word)
-    hits = catalogue.matching(corrected)
+    total, hits = catalogue.matching(corrected, MAX_RESULTS)
     shown_query = " ".join(args)
     if not hits:
         builder = ReplyBuilder(f"Nothing matches “{shown_query}”.")
         builder.section("Try", [Item("fewer or other words, e.g. /search lithium, /search Yoon visit")])
         return builder.build()
-    builder = ReplyBuilder(f"{len(hits)} result{'s' if len(hits) != 1 else ''} for “{shown_query}”")
+    builder = ReplyBuilder(f"{total} result{'s' if total != 1 else ''} for “{shown_query}”")
     if corrected != query:
         builder.footer = f"Searched for: {' '.join(corrected)}"
     by_kind: dict[str, list[Item]] = {}
-    for record in hits[:MAX_RESULTS]:
+    for record in hits:
         when = record.sort_date().year
         text = f"{record.summary} ({when}) · id {record.id}"
         by_kind.setdefault(record.kind, []).append(record_item(builder, catalogue, record, text))
     for kind, items in by_kind.items():
         builder.section(KIND_HEADINGS[kind], items)
-    if len(hits) > MAX_RESULTS:
-        more = f"{len(hits) - MAX_RESULTS} more: add a word to narrow the search."
+    if total > len(hits):
+        more = f"{total - len(hits)} more: add a word to narrow the search."
         builder.footer = f"{builder.footer}. {more}" if builder.footer else more
     return builder.build()
 
@@ -60,7 +60,9 @@ def source(args: tuple[str, ...], ctx: Context) -> Reply:
     catalogue = ctx.catalogue
     record = catalogue.by_id.get(record_id)
     if record is None:
-        close = difflib.get_close_matches(record_id, catalogue.by_id.keys(), n=1, cutoff=0.6)
+        # compare against ids sharing the first few characters only: a full scan of 100,000 ids is slow
+        candidates = [i for i in catalogue.by_id if i[:4] == record_id[:4]] if len(catalogue) > 5000 else catalogue.by_id
+        close = difflib.get_close_matches(record_id, candidates, n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]}?" if close else ""
         raise UsageError(f"No record {record_id!r}.{hint} Record ids appear in /search results.")
     builder = ReplyBuilder(f"{record.summary}")

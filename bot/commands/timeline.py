@@ -39,7 +39,7 @@ def upcoming(args: tuple[str, ...], ctx: Context) -> Reply:
     days = optional_int(args, default=30, low=1, high=366, what="days")
     today = ctx.today()
     end = today + timedelta(days=days)
-    found = occurrences_between(ctx.catalogue, today, end)
+    found = occurrences_between(ctx.catalogue, today, end, limit=MAX_ITEMS + 1)
     title = f"Coming up, {today.isoformat()} to {end.isoformat()} ({ctx.tz.key})"
     builder = ReplyBuilder(title)
     if not found:
@@ -51,4 +51,6 @@ def upcoming(args: tuple[str, ...], ctx: Context) -> Reply:
         for occ in found[:MAX_ITEMS]
     ]
     builder.section("Anniversaries and events", items)
+    if len(found) > MAX_ITEMS:
+        builder.footer = f"Showing the first {MAX_ITEMS}; ask for fewer days to see the rest, e.g. /upcoming 7"
     return builder.build()

@@ -81,33 +81,43 @@ def observed_on(origin: PartialDate, year: int) -> date:
     return date(year, origin.month, origin.day)
 
 
-def occurrences_on(catalogue: Catalogue, day: date) -> list[Occurrence]:
-    """Anniversaries and events observed on ``day``."""
-    found = []
-    for anniversary in catalogue.of_kind("anniversary"):
-        years = day.year - anniversary.date.year
-        if years >= 1 and observed_on(anniversary.date, day.year) == day:
-            found.append(Occurrence(anniversary, day, anniversary.date.precision, years))
-    for event in catalogue.in_year("event", day.year):
-        if event.date.first_day() == day:
-            found.append(Occurrence(event, day, event.date.precision))
+def _anniversaries_observed_on(catalogue: Catalogue, day: date) -> list[Anniversary]:
+    """Index look-ups only: the origins whose observed day in ``day.year`` is ``day``."""
+    index = catalogue.anniversaries_by_day
+    found = list(index.get((day.month, day.day), ()))
+    if day.day == 1:
+        found += index.get((day.month, 0), ())  # month precision
+        if day.month == 1:
+            found += index.get((0, 0), ())  # year precision
+    if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
+        found += index.get((2, 29), ())
     return found
 
 
-def occurrences_between(catalogue: Catalogue, start: date, end: date) -> list[Occurrence]:
-    """Everything observed from ``start`` to ``end`` inclusive, in date order (for /upcoming)."""
+def occurrences_on(catalogue: Catalogue, day: date) -> list[Occurrence]:
+    """Anniversaries and events observed on ``day``, by index look-ups only."""
+    found = []
+    for anniversary in _anniversaries_observed_on(catalogue, day):
+        years = day.year - anniversary.date.year
+        if years >= 1:
+            found.append(Occurrence(anniversary, day, anniversary.date.precision, years))
+    for event in catalogue.events_by_day.get(day, ()):
+        found.append(Occurrence(event, day, event.date.precision))
+    return sorted(found, key=lambda o: o.record.id)
+
+
+def occurrences_between(catalogue: Catalogue, start: date, end: date, limit: int | None = None) -> list[Occurrence]:
+    """Everything observed from ``start`` to ``end`` inclusive, in date order (for /upcoming).
+
+    With ``limit``, stops after the day on which the limit was reached (a chat answer shows a page, not
+    every one of a grown store's thousands of anniversaries).
+    """
     found: list[Occurrence] = []
-    for year in range(start.year, end.year + 1):
-        for anniversary in catalogue.of_kind("anniversary"):
-            if year - anniversary.date.year >= 1:
-                on = observed_on(anniversary.date, year)
-                if start <= on <= end:
-                    found.append(Occurrence(anniversary, on, anniversary.date.precision, year - anniversary.date.year))
-        for event in catalogue.in_year("event", year):
-            on = event.date.first_day()
-            if start <= on <= end:
-                found.append(Occurrence(event, on, event.date.precision))
-    return sorted(found, key=lambda o: (o.on, o.record.id))
+    day = start
+    while day <= end and (limit is None or len(found) < limit):
+        found.extend(occurrences_on(catalogue, day))
+        day += timedelta(days=1)
+    return found
 
 
 def due(catalogue: Catalogue, day: date, leads: Iterable[int] = DEFAULT_LEADS) -> list[Reminder]:

@@ -187,7 +187,7 @@ def _fallback(plain: list[str]) -> str:
     ``text`` is parsed as mrkdwn too (and drives notifications), so it is escaped like the blocks; the cut
     is made on the raw text so that no entity is broken.
     """
-    text = "\n".join(plain).strip("\n") or " "
+    text = "\n".join(plain).strip("\n") or ELLIPSIS  # only continuation pieces of a huge item
     if len(mrkdwn_escape(text)) <= MAX_FALLBACK_TEXT:
         return mrkdwn_escape(text)
     keep = _longest_fitting_prefix(text, lambda s: len(mrkdwn_escape(s)) < MAX_FALLBACK_TEXT)

@@ -99,7 +99,7 @@ def pack_messages(lines: list[str]) -> list[str]:
         else:
             messages[-1] = candidate
     texts = ("\n".join(message).strip("\n") for message in messages)
-    return [text for text in texts if text.strip()]
+    return [text for text in texts if visible_text(text).strip()]
 
 
 def render_telegram(reply: Reply) -> list[str]:

@@ -16,10 +16,10 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
@@ -38,6 +38,7 @@ _add_no_proxy()
 
 HOST = "127.0.0.1"
 DEFAULT_TIMEOUT = 5.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -156,6 +157,12 @@ class StandIn:
                 loop.call_soon_threadsafe(loop.stop)
                 thread.join(DEFAULT_TIMEOUT)
                 loop.close()
+
+    def run_sync(self, coro: Coroutine[Any, Any, T], timeout: float = DEFAULT_TIMEOUT) -> T:
+        """From another thread, run ``coro`` on the server's loop (e.g. ``push_slash_command``)."""
+        if self._loop is None:
+            raise RuntimeError("the stand-in is not started")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def call_in_loop(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the server's loop: at once when already there, else thread-safely."""

@@ -531,55 +531,28 @@ def _update_type(update: dict) -> str:
     return next((key for key in update if key != "update_id"), "")
 
 
+# Fields the docs mark as required for these ChatMember kinds (python-telegram-bot checks them too).
+ADMIN_RIGHTS = (
+    "can_manage_chat can_delete_messages can_manage_video_chats can_restrict_members can_promote_members "
+    "can_change_info can_invite_users can_post_stories can_edit_stories can_delete_stories"
+).split()
+RESTRICTED_RIGHTS = (
+    "can_change_info can_invite_users can_pin_messages can_send_polls can_send_other_messages "
+    "can_add_web_page_previews can_manage_topics can_send_audios can_send_documents can_send_photos "
+    "can_send_videos can_send_video_notes can_send_voice_notes can_edit_tag can_react_to_messages"
+).split()
+
+
 def chat_member_object(status: str, user: dict) -> dict:
     """A ChatMember with the fields the docs mark as required for that status."""
     member: dict[str, Any] = {"status": status, "user": user}
     if status == "creator":
         member["is_anonymous"] = False
     elif status == "administrator":
-        member.update(
-            dict.fromkeys(
-                (
-                    "can_manage_chat",
-                    "can_delete_messages",
-                    "can_manage_video_chats",
-                    "can_restrict_members",
-                    "can_promote_members",
-                    "can_change_info",
-                    "can_invite_users",
-                    "can_post_stories",
-                    "can_edit_stories",
-                    "can_delete_stories",
-                ),
-                True,
-            ),  # fmt: skip
-            can_be_edited=False,
-            is_anonymous=False,
-        )
+        member.update(dict.fromkeys(ADMIN_RIGHTS, True), can_be_edited=False, is_anonymous=False)
     elif status == "restricted":
         member.update(
-            dict.fromkeys(
-                (
-                    "can_change_info",
-                    "can_invite_users",
-                    "can_pin_messages",
-                    "can_send_polls",
-                    "can_send_other_messages",
-                    "can_add_web_page_previews",
-                    "can_manage_topics",
-                    "can_send_audios",
-                    "can_send_documents",
-                    "can_send_photos",
-                    "can_send_videos",
-                    "can_send_video_notes",
-                    "can_send_voice_notes",
-                    "can_edit_tag",
-                ),
-                False,
-            ),  # fmt: skip
-            is_member=True,
-            can_send_messages=True,
-            until_date=0,
+            dict.fromkeys(RESTRICTED_RIGHTS, False), is_member=True, can_send_messages=True, until_date=0
         )
     elif status == "kicked":
         member["until_date"] = 0
