@@ -58,11 +58,31 @@ def synthetic(n: int, rng: random.Random):
         text = " ".join(rng.choices(vocab, k=8))
         kind = i % 4
         if kind == 0:
-            yield Event(f"syn-e{i}", text, cite, title=text[:30], type="other", date=when, place="Nowhere"), "bench"
+            yield (
+                Event(f"syn-e{i}", text, cite, title=text[:30], type="other", date=when, place="Nowhere"),
+                "bench",
+            )
         elif kind == 1:
-            yield Agreement(f"syn-a{i}", text, cite, title=text[:30], type="memorandum", date=when, parties=("A", "B"), sector="misc"), "bench"
+            yield (
+                Agreement(
+                    f"syn-a{i}",
+                    text,
+                    cite,
+                    title=text[:30],
+                    type="memorandum",
+                    date=when,
+                    parties=("A", "B"),
+                    sector="misc",
+                ),
+                "bench",
+            )
         elif kind == 2:
-            yield Figure(f"syn-f{i}", text, cite, metric="other", value=i, unit="count", as_of=when, phrase=text), "bench"
+            yield (
+                Figure(
+                    f"syn-f{i}", text, cite, metric="other", value=i, unit="count", as_of=when, phrase=text
+                ),
+                "bench",
+            )
         else:
             yield Anniversary(f"syn-n{i}", text, cite, title=text[:30], date=when), "bench"
 
@@ -82,13 +102,16 @@ def cold_start(runs: int) -> tuple[float, bool]:
     walls = []
     probe = (
         "import sys; from bot.cli import main; main(['ask', '/trade']);"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('telegram', 'slack_bolt', 'slack_sdk', 'apscheduler', 'aiohttp')];"
+        "libs = ('telegram', 'slack_bolt', 'slack_sdk', 'apscheduler', 'aiohttp');"
+        "bad = [m for m in sys.modules if m.split('.')[0] in libs];"
         "sys.stderr.write('PLATFORM_IMPORTS=' + ','.join(bad))"
     )
     clean = True
     for _ in range(runs):
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+        result = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+        )
         walls.append(time.perf_counter() - start)
         clean = clean and result.stderr.strip().endswith("PLATFORM_IMPORTS=")
     return statistics.median(walls), clean
@@ -108,7 +131,9 @@ def main() -> None:
             catalogue.add_many(synthetic(size, rng))
             load_s = time.perf_counter() - started
             print(f"grew the store by {size:,} records in {load_s:.2f} s", file=sys.stderr)
-        ctx = Context(catalogue, ZoneInfo("Asia/Almaty"), fixed_clock(datetime(2024, 9, 20, 4, tzinfo=ZoneInfo("UTC"))))
+        ctx = Context(
+            catalogue, ZoneInfo("Asia/Almaty"), fixed_clock(datetime(2024, 9, 20, 4, tzinfo=ZoneInfo("UTC")))
+        )
         repeat = args.repeat if size < 100_000 else max(50, args.repeat // 3)
         for text in QUERIES:
             p50, p99 = measure(ctx, text, repeat)
@@ -123,8 +148,10 @@ def main() -> None:
         print(f"{records:>9,} | {text:<34} | {p50:>8.3f} | {p99:>8.3f} | {verdict}")
     wall, clean = cold_start(7)
     print()
-    print(f"cold start `kazkor ask /trade`: median {wall * 1000:.0f} ms wall over 7 runs (target < 500 ms); "
-          f"platform libraries imported: {'none' if clean else 'YES'}")
+    print(
+        f"cold start `kazkor ask /trade`: median {wall * 1000:.0f} ms wall over 7 runs (target < 500 ms); "
+        f"platform libraries imported: {'none' if clean else 'YES'}"
+    )
 
 
 if __name__ == "__main__":

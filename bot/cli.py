@@ -87,7 +87,9 @@ def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD, e.g. 2024-10-06") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date of the form YYYY-MM-DD, e.g. 2024-10-06"
+        ) from None
 
 
 def cmd_reminders(args: argparse.Namespace) -> int:
@@ -106,7 +108,9 @@ def cmd_reminders(args: argparse.Namespace) -> int:
             print(f"{day.isoformat()} ({config.tz.key}): {len(reminders) or 'nothing'} due")
             for reminder in reminders:
                 print(f"  • {reminder.text()}")
-    print(f"{total} reminder{'s' if total != 1 else ''} over {args.days} day{'s' if args.days != 1 else ''} (dry run).")
+    print(
+        f"{total} reminder{'s' * (total != 1)} over {args.days} day{'s' * (args.days != 1)} (dry run)."
+    )
     return EXIT_OK
 
 
@@ -134,7 +138,9 @@ def cmd_facts(args: argparse.Namespace) -> int:
         except DataError as exc:
             print(f"invalid: {exc}", file=sys.stderr)
             return EXIT_FAILURE
-        counts = ", ".join(f"{len(catalogue.of_kind(k))} {k}s" for k in ("figure", "agreement", "event", "anniversary"))
+        counts = ", ".join(
+            f"{len(catalogue.of_kind(k))} {k}s" for k in ("figure", "agreement", "event", "anniversary")
+        )
         print(f"valid: {len(catalogue.sources)} sources, {counts}")
         return EXIT_OK
     ctx = build_context(_config())
@@ -195,9 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     console.set_defaults(func=cmd_console)
 
     reminders = sub.add_parser("reminders", help="print what would be posted on each day (dry run)")
-    reminders.add_argument("--date", type=_parse_date, help="first day, YYYY-MM-DD (default: today in KAZKOR_TZ)")
-    reminders.add_argument("--days", type=int, default=1, choices=range(1, 3661), metavar="N", help="days to show")
-    reminders.add_argument("--lead", type=int, action="append", help="lead time in days (repeatable; default 7 and 0)")
+    reminders.add_argument(
+        "--date", type=_parse_date, help="first day, YYYY-MM-DD (default: today in KAZKOR_TZ)"
+    )
+    reminders.add_argument(
+        "--days", type=int, default=1, choices=range(1, 3661), metavar="N", help="days to show"
+    )
+    reminders.add_argument(
+        "--lead", type=int, action="append", help="lead time in days (repeatable; default 7 and 0)"
+    )
     reminders.set_defaults(func=cmd_reminders)
 
     facts = sub.add_parser("facts", help="validate or export the fact data")
@@ -208,7 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="serve every configured platform (Slack, Telegram) and post reminders")
     run.set_defaults(func=cmd_run)
 
-    post_due = sub.add_parser("post-due", help="send the reminders due now (or on --date) to every subscription")
+    post_due = sub.add_parser(
+        "post-due", help="send the reminders due now (or on --date) to every subscription"
+    )
     post_due.add_argument("--date", type=_parse_date, help="the local day to post for, YYYY-MM-DD")
     post_due.set_defaults(func=cmd_post_due)
 

@@ -106,7 +106,11 @@ class Config:
 
         webhook_url = get("TELEGRAM_WEBHOOK_URL")
         webhook_secret = get("TELEGRAM_WEBHOOK_SECRET")
-        if webhook_url and not webhook_url.startswith("https://") and not webhook_url.startswith("http://127."):
+        if (
+            webhook_url
+            and not webhook_url.startswith("https://")
+            and not webhook_url.startswith("http://127.")
+        ):
             raise ConfigError(f"TELEGRAM_WEBHOOK_URL: {webhook_url!r} must be an https:// URL")
         if webhook_url and not webhook_secret:
             raise ConfigError(

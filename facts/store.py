@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from facts.model import Agreement, Anniversary, DataError, Event, Figure, Source, build_record
+from facts.model import Anniversary, DataError, Event, Figure, Source, build_record
 from facts.text import words
 
 DATA_FILES = (
@@ -194,7 +194,9 @@ def load_catalogue(data_dir: Path | None = None) -> Catalogue:
     if len(catalogue.sources) != len(loaded["source"]):
         raise DataError("sources.json: two sources share an id")
     catalogue.add_many(
-        (record, f"{name} record {i}") for name, kind in DATA_FILES[1:] for i, record in enumerate(loaded[kind])
+        (record, f"{name} record {i}")
+        for name, kind in DATA_FILES[1:]
+        for i, record in enumerate(loaded[kind])
     )
     catalogue.check_references("data")
     return catalogue
@@ -256,6 +258,7 @@ class StateStore:
     def load_facts_into(self, catalogue: Catalogue) -> int:
         with self._lock:
             docs = self.db.table("facts").all()
+
         def records() -> Iterator[tuple[Any, str]]:
             for doc in docs:
                 where = f"{self.path} facts document {doc.doc_id}"

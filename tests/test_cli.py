@@ -15,7 +15,12 @@ def kazkor(*args: str, env_extra: dict | None = None, stdin: str | None = None, 
         env["KAZKOR_DB"] = str(tmp_path / "state.json")
     env.update(env_extra or {})
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env, input=stdin, timeout=60
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=60,
     )
 
 

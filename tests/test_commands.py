@@ -52,7 +52,9 @@ def test_trade_shows_conflicting_investment_totals_side_by_side(ask):
     eight = next(t for t in texts if "more than US$8 billion, 2023" in t)
     nine = next(t for t in texts if "US$9.9 billion, 2024" in t)
     assert eight != nine
-    annual = next(i for i in investment.items if i.text.startswith("Invested in the year: US$1.2 billion, 2023"))
+    annual = next(
+        i for i in investment.items if i.text.startswith("Invested in the year: US$1.2 billion, 2023")
+    )
     assert cited_outlets(reply, annual) == [DIPLOMACY_JOURNAL]
     fifth = next(t for t in texts if "5th (after Netherlands, Russia, Switzerland, China)" in t)
     assert fifth
@@ -128,7 +130,10 @@ def test_timeline_is_in_date_order_and_includes_the_referendum(ask, catalogue):
     items = reply.sections[0].items
     dates = [catalogue.by_id[i.record_id].date.first_day() for i in items]
     assert dates == sorted(dates)
-    assert any(i.text.startswith("6 Oct 2024 — Nationwide referendum on building a nuclear power plant") for i in items)
+    assert any(
+        i.text.startswith("6 Oct 2024 — Nationwide referendum on building a nuclear power plant")
+        for i in items
+    )
 
 
 def test_timeline_for_one_year_holds_only_that_year(ask, catalogue):

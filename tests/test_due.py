@@ -30,7 +30,9 @@ def test_diplomatic_relations_35th_anniversary_is_a_milestone_a_week_ahead_and_o
 def test_the_referendum_reminds_before_and_on_the_day_but_never_after(catalogue):
     week_before = texts(due(catalogue, date(2024, 9, 29)))
     assert len(week_before) == 1
-    assert week_before[0].startswith("In 7 days (6 Oct): Nationwide referendum on building a nuclear power plant")
+    assert week_before[0].startswith(
+        "In 7 days (6 Oct): Nationwide referendum on building a nuclear power plant"
+    )
     assert any("referendum" in t for t in texts(due(catalogue, date(2024, 10, 6))))
     assert not any("referendum" in t for t in texts(due(catalogue, date(2025, 10, 6))))
     assert not any("referendum" in t for t in texts(due(catalogue, date(2025, 9, 29))))
@@ -80,7 +82,12 @@ def test_lead_times_are_configurable():
 
 def test_past_one_off_event_never_reminds():
     event = Event(
-        id="e", summary="s", cite=(Citation("src", "q"),), title="Summit", date=PartialDate.parse("2025-03-01"), place="Seoul"
+        id="e",
+        summary="s",
+        cite=(Citation("src", "q"),),
+        title="Summit",
+        date=PartialDate.parse("2025-03-01"),
+        place="Seoul",
     )
     cat = _catalogue(event)
     assert len(due(cat, date(2025, 2, 22))) == 1

@@ -55,11 +55,25 @@ def _help(command: Command, ctx: Context) -> Reply:
 
 for _spec in (
     Spec("trade", _args_only(trade), "trade and investment figures with their years and sources.", "/trade"),
-    Spec("agreements", _args_only(agreements), "agreements and memoranda signed in a year.", "/agreements 2024"),
-    Spec("timeline", _args_only(timeline), "key events in date order, optionally one year.", "/timeline 2024"),
-    Spec("upcoming", _args_only(upcoming), "anniversaries and events in the next DAYS (default 30).", "/upcoming 60"),
+    Spec(
+        "agreements", _args_only(agreements), "agreements and memoranda signed in a year.", "/agreements 2024"
+    ),
+    Spec(
+        "timeline", _args_only(timeline), "key events in date order, optionally one year.", "/timeline 2024"
+    ),
+    Spec(
+        "upcoming",
+        _args_only(upcoming),
+        "anniversaries and events in the next DAYS (default 30).",
+        "/upcoming 60",
+    ),
     Spec("search", _args_only(search), "figures, agreements and events matching words.", "/search lithium"),
-    Spec("source", _args_only(source), "the sentence and source behind a record.", "/source evt-2024-10-06-referendum"),
+    Spec(
+        "source",
+        _args_only(source),
+        "the sentence and source behind a record.",
+        "/source evt-2024-10-06-referendum",
+    ),
     Spec("help", _help, "this list.", "/help"),
 ):
     register(_spec)

@@ -11,7 +11,12 @@ from bot.reply import Item, Reply, ReplyBuilder
 from facts.text import words
 
 MAX_RESULTS = 20
-KIND_HEADINGS = {"figure": "Figures", "agreement": "Agreements", "event": "Events", "anniversary": "Anniversaries"}
+KIND_HEADINGS = {
+    "figure": "Figures",
+    "agreement": "Agreements",
+    "event": "Events",
+    "anniversary": "Anniversaries",
+}
 
 
 def _spelling_fix(word: str, ctx: Context) -> str | None:
@@ -61,7 +66,11 @@ def source(args: tuple[str, ...], ctx: Context) -> Reply:
     record = catalogue.by_id.get(record_id)
     if record is None:
         # compare against ids sharing the first few characters only: a full scan of 100,000 ids is slow
-        candidates = [i for i in catalogue.by_id if i[:4] == record_id[:4]] if len(catalogue) > 5000 else catalogue.by_id
+        candidates = (
+            [i for i in catalogue.by_id if i[:4] == record_id[:4]]
+            if len(catalogue) > 5000
+            else catalogue.by_id
+        )
         close = difflib.get_close_matches(record_id, candidates, n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]}?" if close else ""
         raise UsageError(f"No record {record_id!r}.{hint} Record ids appear in /search results.")

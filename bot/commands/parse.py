@@ -25,7 +25,9 @@ class ParseError(ValueError):
     pass
 
 
-def parse(text: str, *, platform: str = "console", channel: str = "console", user: str = "console") -> Command:
+def parse(
+    text: str, *, platform: str = "console", channel: str = "console", user: str = "console"
+) -> Command:
     """Parse ``/agreements 2024``, ``/agreements@KazkorBot 2024``, ``agreements 2024`` or the umbrella form
     ``/kazkor agreements 2024`` (for Slack workspaces where a short name is taken)."""
     if len(text) > MAX_INPUT:

@@ -31,7 +31,9 @@ def timeline(args: tuple[str, ...], ctx: Context) -> Reply:
         items.append(record_item(builder, catalogue, event, text))
     builder.section("Events in date order", items)
     if len(events) > len(shown):
-        builder.footer = f"Showing the first {len(shown)} of {len(events)}. Narrow it: /timeline {shown[-1].date.year}"
+        builder.footer = (
+            f"Showing the first {len(shown)} of {len(events)}. Narrow it: /timeline {shown[-1].date.year}"
+        )
     return builder.build()
 
 
@@ -52,5 +54,7 @@ def upcoming(args: tuple[str, ...], ctx: Context) -> Reply:
     ]
     builder.section("Anniversaries and events", items)
     if len(found) > MAX_ITEMS:
-        builder.footer = f"Showing the first {MAX_ITEMS}; ask for fewer days to see the rest, e.g. /upcoming 7"
+        builder.footer = (
+            f"Showing the first {MAX_ITEMS}; ask for fewer days to see the rest, e.g. /upcoming 7"
+        )
     return builder.build()

@@ -52,7 +52,9 @@ def trade(args: tuple[str, ...], ctx: Context) -> Reply:
         latest_year = max(f.as_of.year for f in turnover)
         latest = [f for f in turnover if f.as_of.year == latest_year]
         items = figure_items(builder, ctx, latest, "Trade turnover: ")
-        items += figure_items(builder, ctx, catalogue.figures("trade_rank"), "Korea's rank among trade partners: ")
+        items += figure_items(
+            builder, ctx, catalogue.figures("trade_rank"), "Korea's rank among trade partners: "
+        )
         builder.section(f"Latest trade turnover ({latest_year})", items, _differ_note(latest))
 
     investment = (
@@ -68,7 +70,9 @@ def trade(args: tuple[str, ...], ctx: Context) -> Reply:
         builder.section("Korean investment in Kazakhstan", investment, note)
 
     if turnover:
-        builder.section("Trade turnover by year", figure_items(builder, ctx, turnover), _differ_note(turnover))
+        builder.section(
+            "Trade turnover by year", figure_items(builder, ctx, turnover), _differ_note(turnover)
+        )
     if not builder.sections:
         builder.section("No figures", [Item("The fact store holds no trade or investment figures.")])
     builder.footer = "The sentence behind any line: /source ID (ids appear in /search results)."

@@ -27,7 +27,7 @@ class RetryLater(DeliveryFault):
 
 
 class ChannelGone(DeliveryFault):
-    """The bot can no longer post there (blocked, kicked, archived, not found): deactivate the subscription."""
+    """The bot can no longer post there (blocked, kicked, archived, not found): deactivate it."""
 
 
 class ChannelMoved(DeliveryFault):

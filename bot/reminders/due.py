@@ -106,7 +106,9 @@ def occurrences_on(catalogue: Catalogue, day: date) -> list[Occurrence]:
     return sorted(found, key=lambda o: o.record.id)
 
 
-def occurrences_between(catalogue: Catalogue, start: date, end: date, limit: int | None = None) -> list[Occurrence]:
+def occurrences_between(
+    catalogue: Catalogue, start: date, end: date, limit: int | None = None
+) -> list[Occurrence]:
     """Everything observed from ``start`` to ``end`` inclusive, in date order (for /upcoming).
 
     With ``limit``, stops after the day on which the limit was reached (a chat answer shows a page, not
