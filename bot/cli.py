@@ -145,12 +145,40 @@ def cmd_facts(args: argparse.Namespace) -> int:
         return EXIT_OK
     ctx = build_context(_config())
     catalogue = ctx.catalogue
+    if args.action == "add":
+        return _add_facts(args, ctx)
     payload = {
         "sources": [_record_json_source(s) for s in catalogue.sources.values()],
         "records": [_record_json(r) for r in sorted(catalogue.by_id.values(), key=lambda r: (r.kind, r.id))],
     }
     json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
     print()
+    return EXIT_OK
+
+
+def _add_facts(args: argparse.Namespace, ctx: Any) -> int:
+    """Add facts from a JSON file (one record or a list) to the state file; all or nothing per record."""
+    from facts.model import DataError
+
+    if not args.kind or not args.file:
+        print("kazkor facts add needs --kind and --file, e.g. --kind event --file new.json", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        raw = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"kazkor: cannot read {args.file}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    records = raw if isinstance(raw, list) else [raw]
+    added = 0
+    for i, item in enumerate(records):
+        try:
+            record = ctx.state.add_fact(args.kind, item, ctx.catalogue)
+        except DataError as exc:
+            print(f"kazkor: {args.file} record {i} refused: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        added += 1
+        print(f"added {record.kind} {record.id}")
+    print(f"{added} fact{'s' * (added != 1)} added to {ctx.state.path}")
     return EXIT_OK
 
 
@@ -213,8 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     reminders.set_defaults(func=cmd_reminders)
 
     facts = sub.add_parser("facts", help="validate or export the fact data")
-    facts.add_argument("action", choices=("validate", "export"))
+    facts.add_argument("action", choices=("validate", "export", "add"))
     facts.add_argument("--data-dir", help="validate this folder instead of the packaged data")
+    facts.add_argument("--kind", choices=("figure", "agreement", "event", "anniversary"), help="with add")
+    facts.add_argument("--file", help="with add: a JSON file holding one record or a list of records")
     facts.set_defaults(func=cmd_facts)
 
     run = sub.add_parser("run", help="serve every configured platform (Slack, Telegram) and post reminders")

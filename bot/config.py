@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TZ = "Asia/Almaty"
 DEFAULT_PORT = 3000
+DEFAULT_HOST = "0.0.0.0"  # the HTTP server listens on every interface (behind a proxy: 127.0.0.1)
 TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org/bot"
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 LOG_FORMATS = ("plain", "json")
@@ -34,6 +35,7 @@ class Config:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TZ))
     db_path: Path | None = None  # None: the user's data directory (resolved lazily: see state_path)
     port: int = DEFAULT_PORT
+    host: str = DEFAULT_HOST
     admins: frozenset[str] = frozenset()
     telegram_token: str | None = None
     telegram_api_url: str = TELEGRAM_DEFAULT_API_URL
@@ -136,6 +138,7 @@ class Config:
             tz=tz,
             db_path=Path(db).expanduser() if db else None,
             port=int(port_text),
+            host=get("KAZKOR_HOST") or DEFAULT_HOST,
             admins=admins,
             telegram_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_url=telegram_api_url,

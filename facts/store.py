@@ -315,3 +315,86 @@ class StateStore:
     def ledger(self) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(doc) for doc in self.db.table("ledger").all()]
+
+    # -- delivery claims (issue 4: a "pending" mark written before each send) ------------------------
+
+    def _claim_keys(self) -> set[str]:
+        keys = getattr(self, "_claims", None)
+        if keys is None:
+            keys = self._claims = {doc["key"] for doc in self.db.table("pending").all()}
+        return keys
+
+    def claim_delivery(self, key: str, **details: Any) -> str:
+        """Write a "pending" mark for ``key`` before sending it, unless it is already sent or claimed.
+
+        Returns "claimed" (go ahead and send), "delivered" (in the ledger) or "pending" (a mark is
+        already there: a send of this key started earlier and was never confirmed nor released).
+        """
+        with self._lock:
+            if key in self._ledger_keys:
+                return "delivered"
+            claims = self._claim_keys()
+            if key in claims:
+                return "pending"
+            self.db.table("pending").insert({"key": key, **details})
+            claims.add(key)
+            return "claimed"
+
+    def release_claim(self, key: str) -> None:
+        """Drop the pending mark of a send known not to have reached the platform."""
+        from tinydb import where
+
+        with self._lock:
+            claims = self._claim_keys()
+            if key in claims:
+                self.db.table("pending").remove(where("key") == key)
+                claims.discard(key)
+
+    def unconfirmed_claims(self) -> list[dict[str, Any]]:
+        """Pending marks with no ledger entry: sends interrupted by a crash (never re-sent)."""
+        with self._lock:
+            return [dict(d) for d in self.db.table("pending").all() if d["key"] not in self._ledger_keys]
+
+    def prune_claims(self) -> int:
+        """Remove the pending marks of keys that reached the ledger (they are no longer needed)."""
+        from tinydb import where
+
+        with self._lock:
+            claims = self._claim_keys()
+            done = claims & self._ledger_keys
+            if done:
+                self.db.table("pending").remove(where("key").one_of(sorted(done)))
+                claims -= done
+            return len(done)
+
+    def move_subscription(self, platform: str, old: str, new: str) -> dict[str, Any] | None:
+        """Move a subscription to a new channel id, with its ledger keys and pending marks.
+
+        Keys have the form ``{platform}:{channel}:{rest}``. If a subscription already exists at the
+        new id, it is kept and the old one is removed. Returns the subscription now at ``new``.
+        """
+        from tinydb import where
+
+        old_prefix, new_prefix = f"{platform}:{old}:", f"{platform}:{new}:"
+
+        def rekey(doc: dict) -> None:
+            doc["key"] = new_prefix + doc["key"][len(old_prefix) :]
+
+        moved = where("key").test(lambda k: isinstance(k, str) and k.startswith(old_prefix))
+        with self._lock:
+            subs = self.db.table("subscriptions")
+            at_old = (where("platform") == platform) & (where("channel") == old)
+            at_new = (where("platform") == platform) & (where("channel") == new)
+            if subs.get(at_new) is not None:
+                subs.remove(at_old)
+            else:
+                subs.update({"channel": new}, at_old)
+            for name, keys in (("ledger", self._ledger_keys), ("pending", self._claim_keys())):
+                table = self.db.table(name)
+                if any(k.startswith(old_prefix) for k in keys):
+                    table.update(rekey, moved)
+                    for k in [k for k in keys if k.startswith(old_prefix)]:
+                        keys.discard(k)
+                        keys.add(new_prefix + k[len(old_prefix) :])
+            doc = subs.get(at_new)
+            return dict(doc) if doc is not None else None

@@ -101,3 +101,31 @@ def test_a_corrupt_state_file_is_reported_and_the_answer_still_comes(tmp_path):
     assert result.returncode == 0
     assert "warning: state file" in result.stderr and "moved it aside" in result.stderr
     assert list(tmp_path.glob("state.json.corrupt-*"))
+
+
+def test_facts_add_stores_a_fact_that_later_answers_and_refuses_a_bad_one(tmp_path):
+    import json
+
+    good = {
+        "id": "evt-2030-05-01-consulate",
+        "summary": "Korea opens a consulate in Shymkent.",
+        "cite": [{"source": "mofa-rok", "quote": "A consulate opens in Shymkent."}],
+        "title": "Consulate opens in Shymkent",
+        "type": "other",
+        "date": "2030-05-01",
+        "place": "Shymkent",
+    }
+    (tmp_path / "good.json").write_text(json.dumps(good))
+    added = kazkor("facts", "add", "--kind", "event", "--file", str(tmp_path / "good.json"), tmp_path=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert "added event evt-2030-05-01-consulate" in added.stdout
+    answer = kazkor("ask", "/timeline 2030", tmp_path=tmp_path)
+    assert "1 May 2030 — Consulate opens in Shymkent, Shymkent" in answer.stdout
+    assert "[1] Ministry of Foreign Affairs" in answer.stdout
+
+    (tmp_path / "bad.json").write_text(json.dumps({**good, "id": "evt-x", "date": "2030-02-30"}))
+    refused = kazkor("facts", "add", "--kind", "event", "--file", str(tmp_path / "bad.json"), tmp_path=tmp_path)
+    assert refused.returncode == 1
+    assert "bad.json record 0 refused: added fact (id 'evt-x'): field 'date'" in refused.stderr
+    again = kazkor("ask", "/timeline 2030", tmp_path=tmp_path)
+    assert again.stdout.count("Consulate opens") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,6 +19,9 @@ class Context:
     clock: Clock = system_clock
     state: Any = None  # facts.store.StateStore when the platform keeps state (subscriptions)
     bot_name: str = "kazkor"
+    # Called (no arguments, from any thread) after /subscribe or /unsubscribe changed the state, so the
+    # reminder scheduler rebuilds its jobs; None when nothing schedules (console, `kazkor ask`).
+    on_subscriptions_changed: Callable[[], None] | None = None
 
     def today(self) -> date:
         return local_today(self.clock, self.tz)

@@ -1,0 +1,196 @@
+"""``kazkor run``: every configured platform in one asyncio loop, stopped cleanly on SIGTERM/SIGINT.
+
+The shape, so that other features plug in with a line or two:
+
+- :class:`Runtime` holds the config, the command context (catalogue + state), the platform front ends
+  (``telegram`` / ``slack``, None when not configured), the shared HTTP server (``http``, a
+  :class:`bot.http.WebServer`) and an ordered list of :class:`Service` (async start / stop).
+- :func:`build_runtime` fills it in. To add something, append to it before :func:`serve`::
+
+      runtime.http.route_setups.append(add_health_routes)        # GET /healthz on the same port
+      runtime.services.append(Service("scheduler", start, stop))  # started last, stopped first
+
+- :func:`serve` starts the services in order, waits for the stop event, then stops the started ones in
+  reverse order, each bounded, all within :data:`STOP_BUDGET` seconds.
+
+Never ``Application.run_polling()`` nor ``AsyncApp.start()``: both want to own the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.config import Config
+from bot.http import WebServer
+
+if TYPE_CHECKING:
+    from bot.commands import Context
+    from bot.platforms.slack import SlackFrontEnd
+    from bot.platforms.telegram import TelegramFrontEnd
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+STOP_BUDGET = 9.0  # seconds for stopping everything (systemd/Docker wait 10 s before SIGKILL)
+STOP_STEP = 5.0  # at most this long for one service
+
+NO_PLATFORM_MESSAGE = """\
+kazkor run: no platform is configured, so there is nothing to serve.
+Set at least one of:
+  Telegram:  TELEGRAM_BOT_TOKEN=<token from @BotFather>
+  Slack:     SLACK_BOT_TOKEN=xoxb-... and SLACK_SIGNING_SECRET=... (HTTP mode, POST /slack/events on PORT)
+             or SLACK_BOT_TOKEN=xoxb-... and SLACK_APP_TOKEN=xapp-... (Socket Mode)
+See deploy/.env.example for every setting. To try the commands without a platform: kazkor console"""
+
+
+@dataclass
+class Service:
+    """Something with an async start and stop, run for the lifetime of ``kazkor run``."""
+
+    name: str
+    start: Callable[[], Awaitable[Any]]
+    stop: Callable[[], Awaitable[Any]]
+
+
+@dataclass
+class Runtime:
+    config: Config
+    ctx: Context
+    http: WebServer
+    telegram: TelegramFrontEnd | None = None
+    slack: SlackFrontEnd | None = None
+    services: list[Service] = field(default_factory=list)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)  # set once every service has started
+
+    @property
+    def state(self) -> Any:
+        """The state store (subscriptions, ledger): ``facts.store.StateStore``."""
+        return self.ctx.state
+
+    @property
+    def telegram_app(self) -> Any:
+        """The python-telegram-bot ``Application`` (its ``.bot`` sends), or None."""
+        return self.telegram.application if self.telegram else None
+
+    @property
+    def slack_app(self) -> Any:
+        """The slack-bolt ``AsyncApp`` (its ``.client`` posts), or None."""
+        return self.slack.app if self.slack else None
+
+
+def no_platform(config: Config) -> bool:
+    return not config.telegram_enabled and not config.slack_enabled
+
+
+def build_runtime(config: Config, ctx: Context, *, host: str | None = None) -> Runtime:
+    """Build (not start) every configured front end and register their routes and services."""
+    runtime = Runtime(config=config, ctx=ctx, http=WebServer(host or config.host, config.port))
+    if config.telegram_enabled:
+        from bot.platforms.telegram import TelegramFrontEnd
+
+        runtime.telegram = TelegramFrontEnd(config, ctx)
+        runtime.services.append(Service("telegram", runtime.telegram.start, runtime.telegram.stop))
+        if config.telegram_webhook_url:
+            runtime.http.route_setups.append(runtime.telegram.add_routes)
+    if config.slack_enabled:
+        from bot.platforms.slack import SlackFrontEnd
+
+        runtime.slack = SlackFrontEnd(config, ctx)
+        runtime.services.append(Service("slack", runtime.slack.start, runtime.slack.stop))
+        if not runtime.slack.socket_mode:
+            runtime.http.route_setups.append(runtime.slack.add_routes)
+    runtime.services.append(Service("http", _start_http(runtime.http), runtime.http.stop))
+    if runtime.telegram is not None and config.telegram_webhook_url:
+        # only once the server listens, so Telegram's first delivery finds us
+        runtime.services.append(Service("telegram-webhook", runtime.telegram.set_webhook, _nothing))
+    return runtime
+
+
+def _start_http(server: WebServer) -> Callable[[], Awaitable[None]]:
+    async def start() -> None:
+        if server.wanted:  # nobody registered a route: open no port
+            await server.start()
+
+    return start
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def serve(runtime: Runtime, stop: asyncio.Event) -> int:
+    """Start every service in order, run until ``stop`` is set, stop in reverse order.
+
+    Returns 0 after a clean stop, 1 when a service failed to start (those already started are
+    stopped again first).
+    """
+    started: list[Service] = []
+    status = EXIT_OK
+    try:
+        for service in runtime.services:
+            log.info("starting %s", service.name)
+            await service.start()
+            started.append(service)
+        runtime.ready.set()
+        log.info("kazkor is running (%s); stop with SIGTERM or Ctrl-C", ", ".join(s.name for s in started))
+        await stop.wait()
+        log.info("stopping")
+    except Exception as exc:
+        name = runtime.services[len(started)].name if len(started) < len(runtime.services) else "?"
+        log.error("could not start %s: %s: %s", name, type(exc).__name__, exc)
+        log.debug("start failure", exc_info=True)
+        status = EXIT_FAILURE
+    finally:
+        runtime.ready.clear()
+        await _stop_all(started)
+    return status
+
+
+async def _stop_all(started: list[Service]) -> None:
+    deadline = time.monotonic() + STOP_BUDGET
+    for service in reversed(started):
+        remaining = deadline - time.monotonic()
+        try:
+            await asyncio.wait_for(service.stop(), max(0.1, min(STOP_STEP, remaining)))
+        except TimeoutError:
+            log.warning("stopping %s took too long; moving on", service.name)
+        except Exception:
+            log.warning("stopping %s failed", service.name, exc_info=True)
+
+
+async def main(config: Config, ctx: Context, *, stop: asyncio.Event | None = None) -> int:
+    """Build the runtime and serve until SIGTERM/SIGINT (or until ``stop`` is set)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+            pass
+    try:
+        runtime = build_runtime(config, ctx)
+        return await serve(runtime, stop)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+
+
+def run(config: Config) -> int:
+    """Entry point of ``kazkor run``: the exit status."""
+    if no_platform(config):
+        print(NO_PLATFORM_MESSAGE, file=sys.stderr)
+        return EXIT_USAGE
+    from bot.cli import build_context
+
+    ctx = build_context(config)  # loads the catalogue and the state once
+    return asyncio.run(main(config, ctx))

@@ -1,0 +1,299 @@
+"""``kazkor doctor``: check what ``kazkor run`` needs, one line per check, with a fix for each ✗.
+
+Checks, in order: the configuration, the state file, the curated data, and each configured platform
+(Telegram ``getMe``, Slack ``auth.test``; 5 s timeouts). Read-only: a corrupt state file is reported, not
+moved aside (``kazkor run`` does that). Exit status 0 when every check passes, 1 otherwise. No token is
+ever printed: every line goes through the same scrubber as the logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Config
+from bot.logs import SecretScrubber
+
+OK_MARK, FAIL_MARK = "✓", "✗"
+PROBE_TIMEOUT = 5.0
+EXIT_OK, EXIT_FAILURE = 0, 1
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+# -- configuration --------------------------------------------------------------------------------
+
+
+def check_config(config: Config) -> list[Check]:
+    checks: list[Check] = []
+    platforms = []
+    if config.telegram_enabled:
+        platforms.append("telegram (webhook)" if config.telegram_webhook_url else "telegram (polling)")
+    if config.slack_enabled:
+        platforms.append("slack (Socket Mode)" if config.slack_app_token else "slack (HTTP: /slack/events)")
+    if platforms:
+        checks.append(
+            Check(
+                "configuration",
+                True,
+                f"{', '.join(platforms)}; time zone {config.tz.key}; port {config.port}; "
+                f"logs {config.log_format} at {config.log_level}",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "configuration",
+                False,
+                "no platform configured: `kazkor run` would have nothing to serve",
+                "set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) "
+                "in the environment file",
+            )
+        )
+    if config.telegram_webhook_url and not config.telegram_webhook_secret:
+        checks.append(
+            Check(
+                "telegram webhook",
+                False,
+                "TELEGRAM_WEBHOOK_URL is set without TELEGRAM_WEBHOOK_SECRET",
+                "set TELEGRAM_WEBHOOK_SECRET to a random string of A-Z, a-z, 0-9, _ and - "
+                "(e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)",
+            )
+        )
+    if config.telegram_webhook_url and not config.telegram_enabled:
+        checks.append(
+            Check(
+                "telegram webhook",
+                False,
+                "TELEGRAM_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not",
+                "set TELEGRAM_BOT_TOKEN, or remove TELEGRAM_WEBHOOK_URL",
+            )
+        )
+    if config.slack_enabled:
+        if not config.slack_bot_token.startswith("xoxb-"):  # type: ignore[union-attr]
+            checks.append(
+                Check(
+                    "slack token",
+                    False,
+                    "SLACK_BOT_TOKEN does not start with xoxb-",
+                    "use the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page",
+                )
+            )
+        if not config.slack_app_token and not config.slack_signing_secret:
+            checks.append(
+                Check(
+                    "slack mode",
+                    False,
+                    "neither SLACK_SIGNING_SECRET (HTTP mode) nor SLACK_APP_TOKEN (Socket Mode) is set",
+                    "set SLACK_SIGNING_SECRET (Basic Information → Signing Secret) or SLACK_APP_TOKEN (xapp-…)",
+                )
+            )
+    elif config.slack_signing_secret or config.slack_app_token:
+        checks.append(
+            Check(
+                "slack token",
+                False,
+                "SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not",
+                "set SLACK_BOT_TOKEN (xoxb-…), or remove the other Slack settings",
+            )
+        )
+    return checks
+
+
+# -- state file -----------------------------------------------------------------------------------
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_state(config: Config) -> list[Check]:
+    path = config.state_path
+    checks: list[Check] = []
+    folder = path.parent
+    existing = _nearest_existing(folder)
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        return [
+            Check(
+                "state file",
+                False,
+                f"{path}: cannot write in {existing}",
+                f"make {folder} writable by the user running kazkor, or point KAZKOR_DB at a writable path",
+            )
+        ]
+    aside = sorted(folder.glob(f"{path.name}.corrupt-*")) if folder.is_dir() else []
+    if aside:
+        checks.append(
+            Check(
+                "state file",
+                False,
+                f"an earlier state file did not parse and was moved aside: {aside[-1]}"
+                + (f" (and {len(aside) - 1} more)" if len(aside) > 1 else ""),
+                "subscriptions in it are not active: inspect it, repair the JSON and put it back in place of "
+                f"{path} while kazkor is stopped (or re-subscribe), then delete the .corrupt-* file",
+            )
+        )
+    if not path.exists():
+        checks.append(Check("state file", True, f"{path}: not created yet (the first run creates it)"))
+        return checks
+    try:
+        data = json.loads(path.read_bytes() or b"{}")
+        if not isinstance(data, dict):
+            raise ValueError("the top level is not a JSON object")
+    except (OSError, ValueError) as exc:
+        checks.append(
+            Check(
+                "state file",
+                False,
+                f"{path}: does not parse ({exc})",
+                f"restore {path} from a backup; otherwise `kazkor run` moves it aside and starts empty "
+                "(subscriptions are lost until restored)",
+            )
+        )
+        return checks
+
+    def count(table: str) -> int:
+        value = data.get(table)
+        return len(value) if isinstance(value, dict) else 0
+
+    checks.append(
+        Check(
+            "state file",
+            True,
+            f"{path}: {count('subscriptions')} subscriptions, {count('ledger')} deliveries recorded, "
+            f"{count('facts')} added facts",
+        )
+    )
+    return checks
+
+
+# -- curated data ---------------------------------------------------------------------------------
+
+
+def check_data(config: Config) -> list[Check]:
+    from facts.model import DataError
+    from facts.store import load_catalogue
+
+    try:
+        catalogue = load_catalogue()
+    except DataError as exc:
+        return [
+            Check(
+                "curated data",
+                False,
+                f"invalid: {exc}",
+                "reinstall kazkor (`pip install --force-reinstall kazkor`) or fix the file named above and run "
+                "`kazkor facts validate`",
+            )
+        ]
+    plurals = {"figure": "figures", "agreement": "agreements", "event": "events", "anniversary": "anniversaries"}
+    counts = ", ".join(f"{len(catalogue.of_kind(kind))} {plural}" for kind, plural in plurals.items())
+    checks = [Check("curated data", True, f"valid: {len(catalogue.sources)} sources, {counts}")]
+    path = config.state_path
+    if path.is_file():
+        try:
+            data = json.loads(path.read_bytes() or b"{}")
+            docs = data.get("facts", {}) if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return checks  # reported by check_state
+        from facts.model import build_record
+
+        added = 0
+        for doc_id, doc in (docs or {}).items():
+            where = f"{path} facts document {doc_id}"
+            try:
+                kind = doc.get("kind", "?") if isinstance(doc, dict) else "?"
+                raw = doc.get("record") if isinstance(doc, dict) else None
+                catalogue.add(build_record(kind, raw, where), where)
+                added += 1
+            except DataError as exc:
+                checks.append(
+                    Check(
+                        "added facts",
+                        False,
+                        str(exc),
+                        f"remove or correct document {doc_id} in the \"facts\" table of {path} while kazkor "
+                        "is stopped",
+                    )
+                )
+                return checks
+        if added:
+            checks.append(Check("added facts", True, f"{added} added facts in the state file are valid"))
+    return checks
+
+
+# -- platforms ------------------------------------------------------------------------------------
+
+
+async def _probe_platforms(config: Config, timeout: float) -> list[Check]:
+    from bot.platforms.probe import probe_slack, probe_telegram
+
+    names: list[str] = []
+    jobs = []
+    if config.telegram_enabled:
+        names.append("telegram")
+        jobs.append(probe_telegram(config.telegram_token or "", config.telegram_api_url, timeout))
+    if config.slack_enabled:
+        names.append("slack")
+        jobs.append(probe_slack(config.slack_bot_token or "", config.slack_api_url, config.slack_app_token, timeout))
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    checks = []
+    for name, result in zip(names, results, strict=True):
+        if isinstance(result, BaseException):
+            checks.append(Check(name, False, f"probe failed: {type(result).__name__}: {result}", None))
+        else:
+            checks.append(Check(name, result.ok, result.detail, result.fix))
+    return checks
+
+
+def check_platforms(config: Config, timeout: float = PROBE_TIMEOUT) -> list[Check]:
+    if not (config.telegram_enabled or config.slack_enabled):
+        return []
+    return asyncio.run(_probe_platforms(config, timeout))
+
+
+# -- running --------------------------------------------------------------------------------------
+
+CHECKS: tuple[Callable[[Config], list[Check]], ...] = (check_config, check_state, check_data, check_platforms)
+
+
+def run_doctor(config: Config, out: TextIO | None = None) -> int:
+    """Run every check, print one line each (plus a fix line for each ✗); 0 when all pass, else 1."""
+    out = out if out is not None else sys.stdout
+    scrubber = SecretScrubber(config.secrets())
+    failed = 0
+
+    def emit(text: str) -> None:
+        try:
+            print(scrubber.scrub(text), file=out, flush=True)
+        except UnicodeEncodeError:  # a terminal that cannot show ✓/✗
+            print(scrubber.scrub(text).encode("ascii", "replace").decode("ascii"), file=out, flush=True)
+
+    for check_fn in CHECKS:
+        try:
+            checks = check_fn(config)
+        except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
+            name = check_fn.__name__.removeprefix("check_")
+            checks = [Check(name, False, f"the check itself failed: {type(exc).__name__}: {exc}")]
+        for check in checks:
+            emit(f"{OK_MARK if check.ok else FAIL_MARK} {check.name}: {check.detail}")
+            if not check.ok:
+                failed += 1
+                if check.fix:
+                    emit(f"    fix: {check.fix}")
+    emit("all checks passed" if not failed else f"{failed} check{'s' if failed != 1 else ''} failed")
+    return EXIT_OK if not failed else EXIT_FAILURE

@@ -1,0 +1,248 @@
+"""Outbound posting for scheduled reminders: Telegram and Slack :class:`~bot.platforms.base.Sender`\\ s.
+
+Each sender renders a Reply for its platform, posts the parts in order, paces itself under the
+platform's documented limits and turns the library's errors into the platform-neutral faults of
+``bot.platforms.base``, so the delivery code (ledger, retries, deactivation) is written once.
+
+Rate limits, with ``aiolimiter`` (already installed as python-telegram-bot's ``rate-limiter`` extra):
+
+* Telegram: about 30 messages per second overall. Paced evenly at ``per_second`` (default 29/s, a little
+  under the limit) with a bucket of capacity 1, so there is never a burst that a sliding one-second
+  window would count as 31.
+* Slack: about one message per second per channel (``chat.postMessage``). One small limiter per
+  channel; different channels go in parallel.
+
+A 429 that still happens comes back as :class:`RetryLater` and the delivery code waits as told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+
+from bot.config import Config
+from bot.platforms.base import (
+    AuthFailed,
+    ChannelGone,
+    ChannelMoved,
+    DeliveryFault,
+    RetryLater,
+    Sender,
+    Target,
+    Transient,
+)
+from bot.render.slack import render_slack
+from bot.render.telegram import render_telegram
+from bot.reply import Reply
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_PER_SECOND = 29.0
+SLACK_SECONDS_PER_MESSAGE = 1.1  # per channel: "about 1 per second", with a margin for network jitter
+
+# Telegram descriptions that mean the bot can no longer post to that chat at all.
+_TELEGRAM_GONE = ("chat not found", "bot was kicked", "bot was blocked", "user is deactivated",
+                  "have no rights to send", "not enough rights to send", "group chat was deactivated")  # fmt: skip
+SLACK_GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "channel_is_archived"}
+SLACK_AUTH = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive_token",
+              "no_permission", "missing_scope", "not_allowed_token_type", "team_access_not_granted"}  # fmt: skip
+SLACK_TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+def _telegram_fault(exc: Exception) -> DeliveryFault:
+    """A python-telegram-bot exception as a delivery fault. Specific classes first: BadRequest and
+    TimedOut subclass NetworkError."""
+    from telegram.error import (
+        BadRequest,
+        ChatMigrated,
+        Conflict,
+        Forbidden,
+        InvalidToken,
+        NetworkError,
+        RetryAfter,
+        TelegramError,
+        TimedOut,
+    )
+
+    if isinstance(exc, RetryAfter):
+        with warnings.catch_warnings():  # PTB 22 warns that retry_after will become a timedelta
+            warnings.simplefilter("ignore")
+            return RetryLater(_seconds(exc.retry_after))
+    if isinstance(exc, ChatMigrated):
+        return ChannelMoved(str(exc.new_chat_id))
+    if isinstance(exc, Forbidden):
+        return ChannelGone(f"telegram: {exc.message}")
+    if isinstance(exc, InvalidToken):
+        return AuthFailed(f"telegram: token refused ({exc.message})")
+    if isinstance(exc, BadRequest):
+        text = exc.message.lower()
+        if any(phrase in text for phrase in _TELEGRAM_GONE):
+            return ChannelGone(f"telegram: {exc.message}")
+        return DeliveryFault(f"telegram: {exc.message}")
+    if isinstance(exc, TimedOut | NetworkError):
+        return Transient(f"telegram: {exc.message}")
+    if isinstance(exc, Conflict | TelegramError):
+        return DeliveryFault(f"telegram: {exc}")
+    return Transient(f"telegram: {type(exc).__name__}: {exc}")
+
+
+class TelegramSender:
+    """Posts to Telegram chats through a python-telegram-bot ``Bot`` (or ``ExtBot``)."""
+
+    platform = "telegram"
+
+    def __init__(self, bot: Any, *, per_second: float = TELEGRAM_PER_SECOND) -> None:
+        self.bot = bot
+        self._limiter = AsyncLimiter(1, 1.0 / per_second)
+
+    async def send(self, target: Target, reply: Reply) -> None:
+        from telegram.error import TelegramError
+
+        chat_id: int | str = int(target.channel) if target.channel.lstrip("-").isdigit() else target.channel
+        thread = int(target.thread) if target.thread and target.thread.isdigit() else None
+        for text in render_telegram(reply):
+            await self._limiter.acquire()
+            try:
+                await self.bot.send_message(chat_id, text, parse_mode="HTML", message_thread_id=thread)
+            except TelegramError as exc:
+                raise _telegram_fault(exc) from exc
+            except (OSError, asyncio.TimeoutError) as exc:
+                raise Transient(f"telegram: {type(exc).__name__}: {exc}") from exc
+
+
+def _slack_fault(exc: Exception) -> DeliveryFault:
+    from slack_sdk.errors import SlackApiError
+
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        status = getattr(response, "status_code", 200) or 200
+        data = getattr(response, "data", None)
+        error = data.get("error", "") if isinstance(data, dict) else ""
+        if status == 429 or error == "ratelimited":
+            headers = getattr(response, "headers", None) or {}
+            retry = headers.get("Retry-After") or headers.get("retry-after") or 1
+            try:
+                return RetryLater(float(retry[0] if isinstance(retry, list) else retry))
+            except ValueError:
+                return RetryLater(1.0)
+        if error in SLACK_GONE:
+            return ChannelGone(f"slack: {error}")
+        if error in SLACK_AUTH:
+            return AuthFailed(f"slack: {error}")
+        if status >= 500 or error in SLACK_TRANSIENT:
+            return Transient(f"slack: HTTP {status} {error}".rstrip())
+        return DeliveryFault(f"slack: {error or f'HTTP {status}'}")
+    return Transient(f"slack: {type(exc).__name__}: {exc}")
+
+
+class SlackSender:
+    """Posts to Slack channels through slack-sdk's ``AsyncWebClient``."""
+
+    platform = "slack"
+
+    def __init__(self, client: Any, *, seconds_per_message: float = SLACK_SECONDS_PER_MESSAGE) -> None:
+        self.client = client
+        self._period = seconds_per_message
+        self._limiters: dict[str, AsyncLimiter] = {}
+
+    def _limiter(self, channel: str) -> AsyncLimiter:
+        limiter = self._limiters.get(channel)
+        if limiter is None:
+            limiter = self._limiters[channel] = AsyncLimiter(1, self._period)
+        return limiter
+
+    async def send(self, target: Target, reply: Reply) -> None:
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
+        limiter = self._limiter(target.channel)
+        for message in render_slack(reply):
+            await limiter.acquire()
+            kwargs: dict[str, Any] = {"channel": target.channel, "text": message["text"], "blocks": message["blocks"]}
+            if target.thread:
+                kwargs["thread_ts"] = target.thread
+            try:
+                await self.client.chat_postMessage(**kwargs)
+            except SlackApiError as exc:
+                raise _slack_fault(exc) from exc
+            except (SlackClientError, OSError, asyncio.TimeoutError) as exc:
+                raise Transient(f"slack: {type(exc).__name__}: {exc}") from exc
+            except Exception as exc:  # aiohttp.ClientError and friends: the connection failed
+                if type(exc).__module__.startswith("aiohttp"):
+                    raise Transient(f"slack: {type(exc).__name__}: {exc}") from exc
+                raise
+
+
+# -- building senders from the configuration -------------------------------------------------------
+
+
+@asynccontextmanager
+async def open_senders(config: Config) -> AsyncIterator[dict[str, Sender]]:
+    """Senders for every platform with credentials in ``config``, closed on exit.
+
+    A platform whose token is refused at start still gets a sender: its sends raise AuthFailed, which
+    the delivery code reports without stopping the other platform.
+    """
+    senders: dict[str, Sender] = {}
+    closers: list[Any] = []
+    try:
+        if config.telegram_token:
+            bot, close = await _telegram_bot(config)
+            closers.append(close)
+            senders["telegram"] = TelegramSender(bot)
+        if config.slack_bot_token:
+            client, close = _slack_client(config)
+            closers.append(close)
+            senders["slack"] = SlackSender(client)
+        yield senders
+    finally:
+        for close in reversed(closers):
+            try:
+                await close()
+            except Exception:  # closing must not hide the real outcome
+                log.debug("closing a platform client failed", exc_info=True)
+
+
+async def _telegram_bot(config: Config) -> tuple[Any, Any]:
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
+    # Bot() alone gets a pool of one connection: concurrent sends would queue and time out.
+    request = HTTPXRequest(connection_pool_size=64, pool_timeout=10.0)
+    updates_request = HTTPXRequest(connection_pool_size=1)
+    bot = Bot(config.telegram_token or "", base_url=config.telegram_api_url, request=request,
+              get_updates_request=updates_request)  # fmt: skip
+
+    async def close() -> None:
+        await request.shutdown()
+        await updates_request.shutdown()
+
+    await request.initialize()
+    await updates_request.initialize()
+    return bot, close
+
+
+def _slack_client(config: Config) -> tuple[Any, Any]:
+    import aiohttp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    # One shared session: without it slack-sdk opens a new connection pool for every call.
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    client = AsyncWebClient(token=config.slack_bot_token, base_url=config.slack_api_url, session=session)
+
+    async def close() -> None:
+        await session.close()
+
+    return client, close

@@ -1,0 +1,138 @@
+"""Slack front end: slack-bolt ``AsyncApp`` -> shared core -> Block Kit via ``respond()``.
+
+HTTP mode (default): Slack POSTs slash commands to ``/slack/events`` on the shared aiohttp server
+(``bot.http``); Bolt verifies the signature (forged or older than 5 minutes: 401). Socket Mode (with
+``SLACK_APP_TOKEN``): ``AsyncSocketModeHandler.connect_async()``, no inbound port needed.
+
+Every command is acked at once (Slack wants an answer within 3 s) with an empty body; the answer then
+goes to the command's ``response_url`` as one ``respond()`` per rendered message, in order:
+``in_channel`` for answers, ``ephemeral`` (only the asker sees it) for usage hints and errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands import COMMANDS, Context
+from bot.config import Config
+from bot.platforms.inbound import SUBSCRIPTION_COMMANDS, admin_check, answer, needs_admin_check, parse_text, with_extra
+from bot.render.slack import render_slack
+from bot.reply import Reply
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+EVENTS_PATH = "/slack/events"
+UMBRELLA = "kazkor"
+# The slash commands of deploy/slack-manifest.yml (keep the two in step).
+SLASH_COMMANDS = (
+    "trade",
+    "agreements",
+    "timeline",
+    "upcoming",
+    "search",
+    "source",
+    "help",
+    *SUBSCRIPTION_COMMANDS,
+    UMBRELLA,
+)
+
+
+def slash_commands() -> list[str]:
+    """The manifest's commands plus anything the core registered since (harmless if not in the manifest)."""
+    return list(dict.fromkeys([*SLASH_COMMANDS, *COMMANDS]))
+
+
+def chat_type_of(channel_id: str) -> str:
+    """Slack channel ids: ``D...`` direct message, ``G...`` private channel or group DM, ``C...`` channel."""
+    return {"D": "im", "G": "private_channel"}.get(channel_id[:1], "channel")
+
+
+def build_bolt_app(config: Config) -> AsyncApp:
+    client = AsyncWebClient(token=config.slack_bot_token, base_url=config.slack_api_url)
+    # signing_secret="" (not None) so Bolt does not read the environment itself; Socket Mode requests
+    # are not signed and Bolt skips the check for them.
+    return AsyncApp(client=client, signing_secret=config.slack_signing_secret or "", name="kazkor")
+
+
+class SlackFrontEnd:
+    def __init__(self, config: Config, ctx: Context) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.app = build_bolt_app(config)
+        self.socket_mode = bool(config.slack_app_token)
+        self.socket_handler: AsyncSocketModeHandler | None = None
+        if self.socket_mode:
+            self.socket_handler = AsyncSocketModeHandler(self.app, config.slack_app_token)
+        self._register_commands()
+
+    def _register_commands(self) -> None:
+        front = self
+
+        # A plain function (not a bound method): Bolt passes arguments by the parameter names.
+        async def slash_command(ack, command, respond, client) -> None:
+            await ack()
+            await front.handle(command, respond, client)
+
+        for name in slash_commands():
+            self.app.command(f"/{name}")(slash_command)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        auth = await self.app.client.auth_test()  # fail fast on a bad token, and say who we are
+        log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
+        if self.socket_handler is not None:
+            await self.socket_handler.connect_async()
+            log.info("Slack: Socket Mode connected")
+        else:
+            log.info("Slack: HTTP mode, slash commands at POST %s", EVENTS_PATH)
+
+    async def stop(self) -> None:
+        if self.socket_handler is not None:
+            await self.socket_handler.close_async()
+
+    # --- HTTP mode -------------------------------------------------------------------------------
+
+    def add_routes(self, web_app: web.Application) -> None:
+        """Route setup for ``bot.http`` (HTTP mode only)."""
+        if not self.socket_mode:
+            web_app.router.add_post(EVENTS_PATH, self.handle_http)
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    # --- commands --------------------------------------------------------------------------------
+
+    async def handle(self, command: dict[str, Any], respond, client: AsyncWebClient) -> None:
+        """Answer one slash command (already acked) through its ``response_url``."""
+        channel, user = command.get("channel_id", ""), command.get("user_id", "")
+        text = f"{command.get('command', '')} {command.get('text', '')}".strip()
+        parsed = parse_text(text, platform=PLATFORM, channel=channel, user=user)
+        if isinstance(parsed, Reply):
+            reply = parsed
+        else:
+            extra: dict[str, Any] = {"chat_type": chat_type_of(channel), "thread": None}
+            if needs_admin_check(parsed):
+                extra["is_admin"] = await self._is_admin(client, user)
+            reply = answer(with_extra(parsed, **extra), self.ctx)
+        response_type = "in_channel" if reply.public else "ephemeral"
+        for message in render_slack(reply):
+            result = await respond(text=message["text"], blocks=message["blocks"], response_type=response_type)
+            if result.status_code != 200:
+                log.warning("Slack: response_url refused a reply part (HTTP %s)", result.status_code)
+                return
+
+    async def _is_admin(self, client: AsyncWebClient, user_id: str) -> bool:
+        check = admin_check("slack_is_admin")
+        if check is None or not user_id:  # no admin module yet: nobody may (un)subscribe a channel
+            return False
+        return bool(await check(client, user_id, self.config.admins))
