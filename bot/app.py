@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
 from bot.http import WebServer
+from bot.ops.health import Monitor
+from bot.ops.metrics import Metrics
 
 if TYPE_CHECKING:
     from bot.commands import Context
@@ -67,6 +69,8 @@ class Runtime:
     telegram: TelegramFrontEnd | None = None
     slack: SlackFrontEnd | None = None
     services: list[Service] = field(default_factory=list)
+    monitor: Monitor = field(default_factory=Monitor)  # what /healthz judges: platforms, scheduler ticks
+    metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows: commands, reminders, errors
     ready: asyncio.Event = field(default_factory=asyncio.Event)  # set once every service has started
 
     @property
@@ -110,6 +114,12 @@ def build_runtime(config: Config, ctx: Context, *, host: str | None = None) -> R
     if runtime.telegram is not None and config.telegram_webhook_url:
         # only once the server listens, so Telegram's first delivery finds us
         runtime.services.append(Service("telegram-webhook", runtime.telegram.set_webhook, _nothing))
+    from bot.ops.wiring import install_ops
+
+    install_ops(runtime)  # /healthz + /metrics on the same server, platform state, reachability watch
+    from bot.reminders.schedule import install_reminders
+
+    install_reminders(runtime)  # scheduled reminders: started after the front ends, stopped before them
     return runtime
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict, fields, is_dataclass
 from datetime import date, timedelta
@@ -138,9 +139,8 @@ def cmd_facts(args: argparse.Namespace) -> int:
         except DataError as exc:
             print(f"invalid: {exc}", file=sys.stderr)
             return EXIT_FAILURE
-        counts = ", ".join(
-            f"{len(catalogue.of_kind(k))} {k}s" for k in ("figure", "agreement", "event", "anniversary")
-        )
+        plurals = {"figure": "figures", "agreement": "agreements", "event": "events", "anniversary": "anniversaries"}
+        counts = ", ".join(f"{len(catalogue.of_kind(kind))} {word}" for kind, word in plurals.items())
         print(f"valid: {len(catalogue.sources)} sources, {counts}")
         return EXIT_OK
     ctx = build_context(_config())
@@ -264,7 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        # `kazkor ask /trade | head`: the reader left; say nothing more (and no traceback)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

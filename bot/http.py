@@ -72,7 +72,9 @@ class WebServer:
             await self._runner.cleanup()
             self._runner = None
             raise
-        routes = sorted({f"{r.method} {r.resource.canonical}" for r in self.app.router.routes() if r.resource})
+        routes = sorted(
+            {f"{r.method} {r.resource.canonical}" for r in self.app.router.routes() if r.resource}
+        )
         log.info("HTTP server listening on %s:%s (%s)", self.host, self.bound_port, ", ".join(routes))
 
     async def stop(self) -> None:

@@ -29,7 +29,7 @@ from bot.config import Config
 MASK = "***"
 # A Telegram bot token is "<bot id>:<35 characters>"; in API URLs it follows "/bot".
 TELEGRAM_TOKEN_RE = re.compile(r"(bot)?\d{3,}:[A-Za-z0-9_-]{30,}")
-# Slack tokens: bot (xoxb), user (xoxp), legacy/app/refresh/config (xoxa, xoxr, xoxe, xoxs, xoxo), app-level (xapp).
+# Slack tokens: bot (xoxb), user (xoxp), other xox? kinds (xoxa, xoxr, xoxe, ...) and app-level (xapp).
 SLACK_TOKEN_RE = re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]{6,}")
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
@@ -160,7 +160,9 @@ def setup_logging(config: Config, stream: IO[str] | None = None) -> logging.Hand
             return
         name = args.thread.name if args.thread else "?"
         logging.getLogger("kazkor").critical(
-            "uncaught exception in thread %s", name, exc_info=(args.exc_type, args.exc_value, args.exc_traceback)
+            "uncaught exception in thread %s",
+            name,
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
         )
 
     sys.excepthook = log_uncaught  # an uncaught traceback would otherwise print unscrubbed

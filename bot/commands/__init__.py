@@ -78,6 +78,9 @@ for _spec in (
 ):
     register(_spec)
 
+# Modules that register their own commands (they import ``register`` and ``Spec`` from here).
+from bot.commands import subscriptions as _subscriptions  # noqa: E402, F401
+
 ALIASES = {"start": "help", "commands": "help", "agreement": "agreements", "events": "timeline"}
 
 

@@ -58,8 +58,8 @@ def check_config(config: Config) -> list[Check]:
                 "configuration",
                 False,
                 "no platform configured: `kazkor run` would have nothing to serve",
-                "set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) "
-                "in the environment file",
+                "set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or "
+                "SLACK_APP_TOKEN) in the environment file",
             )
         )
     if config.telegram_webhook_url and not config.telegram_webhook_secret:
@@ -97,7 +97,8 @@ def check_config(config: Config) -> list[Check]:
                     "slack mode",
                     False,
                     "neither SLACK_SIGNING_SECRET (HTTP mode) nor SLACK_APP_TOKEN (Socket Mode) is set",
-                    "set SLACK_SIGNING_SECRET (Basic Information → Signing Secret) or SLACK_APP_TOKEN (xapp-…)",
+                    "set SLACK_SIGNING_SECRET (Basic Information → Signing Secret) "
+                    "or SLACK_APP_TOKEN (xapp-…)",
                 )
             )
     elif config.slack_signing_secret or config.slack_app_token:
@@ -196,11 +197,16 @@ def check_data(config: Config) -> list[Check]:
                 "curated data",
                 False,
                 f"invalid: {exc}",
-                "reinstall kazkor (`pip install --force-reinstall kazkor`) or fix the file named above and run "
-                "`kazkor facts validate`",
+                "reinstall kazkor (`pip install --force-reinstall kazkor`) or fix the file named above "
+                "and run `kazkor facts validate`",
             )
         ]
-    plurals = {"figure": "figures", "agreement": "agreements", "event": "events", "anniversary": "anniversaries"}
+    plurals = {
+        "figure": "figures",
+        "agreement": "agreements",
+        "event": "events",
+        "anniversary": "anniversaries",
+    }
     counts = ", ".join(f"{len(catalogue.of_kind(kind))} {plural}" for kind, plural in plurals.items())
     checks = [Check("curated data", True, f"valid: {len(catalogue.sources)} sources, {counts}")]
     path = config.state_path
@@ -226,7 +232,7 @@ def check_data(config: Config) -> list[Check]:
                         "added facts",
                         False,
                         str(exc),
-                        f"remove or correct document {doc_id} in the \"facts\" table of {path} while kazkor "
+                        f'remove or correct document {doc_id} in the "facts" table of {path} while kazkor '
                         "is stopped",
                     )
                 )
@@ -249,7 +255,9 @@ async def _probe_platforms(config: Config, timeout: float) -> list[Check]:
         jobs.append(probe_telegram(config.telegram_token or "", config.telegram_api_url, timeout))
     if config.slack_enabled:
         names.append("slack")
-        jobs.append(probe_slack(config.slack_bot_token or "", config.slack_api_url, config.slack_app_token, timeout))
+        jobs.append(
+            probe_slack(config.slack_bot_token or "", config.slack_api_url, config.slack_app_token, timeout)
+        )
     results = await asyncio.gather(*jobs, return_exceptions=True)
     checks = []
     for name, result in zip(names, results, strict=True):

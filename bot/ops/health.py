@@ -84,7 +84,9 @@ class Monitor:
     @classmethod
     def for_config(cls, config: Any, *, clock: Clock = system_clock) -> Monitor:
         """A monitor watching every platform ``config`` enables."""
-        names = [n for n, on in (("slack", config.slack_enabled), ("telegram", config.telegram_enabled)) if on]
+        names = [
+            n for n, on in (("slack", config.slack_enabled), ("telegram", config.telegram_enabled)) if on
+        ]
         return cls(names, clock=clock)
 
     # -- platforms --------------------------------------------------------------------------------

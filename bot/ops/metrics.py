@@ -11,8 +11,10 @@ error kind is cut to a short identifier, so a user typing random commands cannot
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -36,12 +38,13 @@ def _label(value: str, *, limit: int = 40) -> str:
     return cleaned or "unknown"
 
 
-def _known_commands() -> frozenset[str]:
+def _command_names() -> tuple[Any, Any]:
+    """The live command table and aliases (looked up per call: feature modules register commands late)."""
     try:
-        from bot.commands import COMMANDS
-    except Exception:  # noqa: BLE001 - metrics must never stop the bot from starting
-        return frozenset()
-    return frozenset(COMMANDS)
+        from bot.commands import ALIASES, COMMANDS
+    except Exception:  # noqa: BLE001 - metrics must never stop the bot
+        return {}, {}
+    return COMMANDS, ALIASES
 
 
 class Metrics:
@@ -54,7 +57,9 @@ class Metrics:
         process_metrics: bool = True,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.known_commands = frozenset(commands) if commands is not None else _known_commands()
+        self._lock = threading.Lock()
+        self._last_run = 0.0
+        self.known_commands = frozenset(commands) if commands is not None else None  # None: bot.commands
         if process_metrics:
             ProcessCollector(registry=self.registry)  # process_* (memory, CPU, open fds) on Linux
             PlatformCollector(registry=self.registry)  # python_info
@@ -74,7 +79,10 @@ class Metrics:
             ("platform", "outcome"), registry=r,
         )  # fmt: skip
         self.platform_errors_total = Counter(
-            "kazkor_platform_errors", "Errors talking to a platform, by kind.", ("platform", "kind"), registry=r
+            "kazkor_platform_errors",
+            "Errors talking to a platform, by kind.",
+            ("platform", "kind"),
+            registry=r,
         )
         self.scheduler_last_run = Gauge(
             "kazkor_scheduler_last_run_timestamp_seconds",
@@ -90,7 +98,12 @@ class Metrics:
     def command(self, platform: str, name: str, seconds: float | None = None) -> None:
         """One command answered on ``platform``; ``seconds`` from receipt to reply sent, when known."""
         name = _label(name.lstrip("/"))
-        if self.known_commands and name not in self.known_commands:
+        if self.known_commands is not None:
+            known: Any = self.known_commands
+        else:
+            known, aliases = _command_names()
+            name = aliases.get(name, name)
+        if known and name not in known:
             name = "other"
         self.commands_total.labels(_label(platform), name).inc()
         if seconds is not None:
@@ -108,7 +121,12 @@ class Metrics:
         self.platform_errors_total.labels(_label(platform), _label(kind)).inc()
 
     def scheduler_ran(self, ts: datetime | float) -> None:
-        self.scheduler_last_run.set(ts.timestamp() if isinstance(ts, datetime) else float(ts))
+        """The scheduler ran at ``ts``; the gauge only moves forward (reports may arrive out of order)."""
+        value = ts.timestamp() if isinstance(ts, datetime) else float(ts)
+        with self._lock:
+            if value > self._last_run:
+                self._last_run = value
+                self.scheduler_last_run.set(value)
 
     def set_platform_up(self, platform: str, up: bool) -> None:
         self.platform_up.labels(_label(platform)).set(1 if up else 0)

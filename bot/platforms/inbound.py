@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -58,3 +59,12 @@ def admin_check(name: str) -> Callable[..., Any] | None:
             raise
         return None
     return getattr(module, name, None)
+
+
+async def ask_admin_check(check: Callable[..., Any], **arguments: Any) -> bool:
+    """Call an admin check by keyword, passing only the parameters it declares (so a check that does
+    not need, say, ``chat_type`` keeps working); any other missing parameter is a programming error."""
+    parameters = inspect.signature(check).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        arguments = {name: value for name, value in arguments.items() if name in parameters}
+    return bool(await check(**arguments))

@@ -60,7 +60,8 @@ async def probe_telegram(token: str, api_url: str, timeout: float = PROBE_TIMEOU
         return Probe(
             False,
             f"getMe at {host}: network error ({exc})",
-            f"check that this machine can reach {host} over HTTPS (DNS, firewall, proxy) or fix TELEGRAM_API_URL",
+            f"check that this machine can reach {host} over HTTPS (DNS, firewall, proxy) "
+            "or fix TELEGRAM_API_URL",
         )
     except TelegramError as exc:
         return Probe(False, f"getMe at {host}: {exc}", "check TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL")
@@ -99,19 +100,22 @@ async def probe_slack(
         error = exc.response.get("error", "error") if exc.response is not None else "error"
         if error in _SLACK_TOKEN_ERRORS:
             fix = (
-                "set SLACK_BOT_TOKEN to the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions "
-                "page; reinstall the app to the workspace if it was revoked"
+                "set SLACK_BOT_TOKEN to the Bot User OAuth Token (xoxb-…) from your app's "
+                "OAuth & Permissions page; reinstall the app to the workspace if it was revoked"
             )
         elif error == "not_allowed_token_type":
             fix = "SLACK_BOT_TOKEN holds another kind of token: use the Bot User OAuth Token (xoxb-…)"
         else:
-            fix = "check SLACK_BOT_TOKEN and SLACK_API_URL; see https://api.slack.com/methods/auth.test#errors"
+            fix = (
+                "check SLACK_BOT_TOKEN and SLACK_API_URL; see https://api.slack.com/methods/auth.test#errors"
+            )
         return Probe(False, f"auth.test at {host}: refused ({error})", fix)
     except (TimeoutError, aiohttp.ServerTimeoutError):
         return Probe(False, f"auth.test at {host}: no answer within {timeout:g} s", network_fix)
     except aiohttp.ClientError as exc:
         return Probe(False, f"auth.test at {host}: network error ({type(exc).__name__}: {exc})", network_fix)
-    detail = f"auth.test at {host}: {data.get('user', '?')} in {data.get('team', '?')} ({data.get('team_id', '?')})"
+    who = f"{data.get('user', '?')} in {data.get('team', '?')} ({data.get('team_id', '?')})"
+    detail = f"auth.test at {host}: {who}"
     if not app_token:
         return Probe(True, detail + "; HTTP mode")
     try:

@@ -17,7 +17,6 @@ A 429 that still happens comes back as :class:`RetryLater` and the delivery code
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import warnings
 from collections.abc import AsyncIterator
@@ -48,11 +47,27 @@ TELEGRAM_PER_SECOND = 29.0
 SLACK_SECONDS_PER_MESSAGE = 1.1  # per channel: "about 1 per second", with a margin for network jitter
 
 # Telegram descriptions that mean the bot can no longer post to that chat at all.
-_TELEGRAM_GONE = ("chat not found", "bot was kicked", "bot was blocked", "user is deactivated",
-                  "have no rights to send", "not enough rights to send", "group chat was deactivated")  # fmt: skip
+_TELEGRAM_GONE = (
+    "chat not found",
+    "bot was kicked",
+    "bot was blocked",
+    "user is deactivated",
+    "have no rights to send",
+    "not enough rights to send",
+    "group chat was deactivated",
+)
 SLACK_GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "channel_is_archived"}
-SLACK_AUTH = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive_token",
-              "no_permission", "missing_scope", "not_allowed_token_type", "team_access_not_granted"}  # fmt: skip
+SLACK_AUTH = {
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "account_inactive_token",
+    "no_permission",
+    "missing_scope",
+    "not_allowed_token_type",
+    "team_access_not_granted",
+}
 SLACK_TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 
 
@@ -108,18 +123,25 @@ class TelegramSender:
         self.bot = bot
         self._limiter = AsyncLimiter(1, 1.0 / per_second)
 
-    async def send(self, target: Target, reply: Reply) -> None:
+    async def pace(self, target: Target) -> None:
+        """Wait for a sending slot (see :func:`bot.reminders.delivery`: the pending mark is written after
+        this wait, right before the post, so it never covers time spent queueing)."""
+        await self._limiter.acquire()
+
+    async def send(self, target: Target, reply: Reply, *, paced: bool = False) -> None:
+        """Post every part in order; ``paced``: the caller already took the first part's slot."""
         from telegram.error import TelegramError
 
         chat_id: int | str = int(target.channel) if target.channel.lstrip("-").isdigit() else target.channel
         thread = int(target.thread) if target.thread and target.thread.isdigit() else None
-        for text in render_telegram(reply):
-            await self._limiter.acquire()
+        for index, text in enumerate(render_telegram(reply)):
+            if index or not paced:
+                await self._limiter.acquire()
             try:
                 await self.bot.send_message(chat_id, text, parse_mode="HTML", message_thread_id=thread)
             except TelegramError as exc:
                 raise _telegram_fault(exc) from exc
-            except (OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError) as exc:
                 raise Transient(f"telegram: {type(exc).__name__}: {exc}") from exc
 
 
@@ -164,20 +186,30 @@ class SlackSender:
             limiter = self._limiters[channel] = AsyncLimiter(1, self._period)
         return limiter
 
-    async def send(self, target: Target, reply: Reply) -> None:
+    async def pace(self, target: Target) -> None:
+        """Wait for this channel's next sending slot (see :meth:`TelegramSender.pace`)."""
+        await self._limiter(target.channel).acquire()
+
+    async def send(self, target: Target, reply: Reply, *, paced: bool = False) -> None:
+        """Post every part in order; ``paced``: the caller already took the first part's slot."""
         from slack_sdk.errors import SlackApiError, SlackClientError
 
         limiter = self._limiter(target.channel)
-        for message in render_slack(reply):
-            await limiter.acquire()
-            kwargs: dict[str, Any] = {"channel": target.channel, "text": message["text"], "blocks": message["blocks"]}
+        for index, message in enumerate(render_slack(reply)):
+            if index or not paced:
+                await limiter.acquire()
+            kwargs: dict[str, Any] = {
+                "channel": target.channel,
+                "text": message["text"],
+                "blocks": message["blocks"],
+            }
             if target.thread:
                 kwargs["thread_ts"] = target.thread
             try:
                 await self.client.chat_postMessage(**kwargs)
             except SlackApiError as exc:
                 raise _slack_fault(exc) from exc
-            except (SlackClientError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, SlackClientError, OSError) as exc:
                 raise Transient(f"slack: {type(exc).__name__}: {exc}") from exc
             except Exception as exc:  # aiohttp.ClientError and friends: the connection failed
                 if type(exc).__module__.startswith("aiohttp"):
@@ -189,7 +221,12 @@ class SlackSender:
 
 
 @asynccontextmanager
-async def open_senders(config: Config) -> AsyncIterator[dict[str, Sender]]:
+async def open_senders(
+    config: Config,
+    *,
+    telegram_per_second: float = TELEGRAM_PER_SECOND,
+    slack_seconds_per_message: float = SLACK_SECONDS_PER_MESSAGE,
+) -> AsyncIterator[dict[str, Sender]]:
     """Senders for every platform with credentials in ``config``, closed on exit.
 
     A platform whose token is refused at start still gets a sender: its sends raise AuthFailed, which
@@ -201,11 +238,11 @@ async def open_senders(config: Config) -> AsyncIterator[dict[str, Sender]]:
         if config.telegram_token:
             bot, close = await _telegram_bot(config)
             closers.append(close)
-            senders["telegram"] = TelegramSender(bot)
+            senders["telegram"] = TelegramSender(bot, per_second=telegram_per_second)
         if config.slack_bot_token:
             client, close = _slack_client(config)
             closers.append(close)
-            senders["slack"] = SlackSender(client)
+            senders["slack"] = SlackSender(client, seconds_per_message=slack_seconds_per_message)
         yield senders
     finally:
         for close in reversed(closers):
@@ -222,8 +259,12 @@ async def _telegram_bot(config: Config) -> tuple[Any, Any]:
     # Bot() alone gets a pool of one connection: concurrent sends would queue and time out.
     request = HTTPXRequest(connection_pool_size=64, pool_timeout=10.0)
     updates_request = HTTPXRequest(connection_pool_size=1)
-    bot = Bot(config.telegram_token or "", base_url=config.telegram_api_url, request=request,
-              get_updates_request=updates_request)  # fmt: skip
+    bot = Bot(
+        config.telegram_token or "",
+        base_url=config.telegram_api_url,
+        request=request,
+        get_updates_request=updates_request,
+    )
 
     async def close() -> None:
         await request.shutdown()

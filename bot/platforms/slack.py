@@ -14,15 +14,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.commands import COMMANDS, Context
 from bot.config import Config
-from bot.platforms.inbound import SUBSCRIPTION_COMMANDS, admin_check, answer, needs_admin_check, parse_text, with_extra
+from bot.platforms.inbound import (
+    SUBSCRIPTION_COMMANDS,
+    admin_check,
+    answer,
+    ask_admin_check,
+    needs_admin_check,
+    parse_text,
+    with_extra,
+)
 from bot.render.slack import render_slack
 from bot.reply import Reply
 
@@ -31,6 +41,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 UMBRELLA = "kazkor"
+RESPOND_TIMEOUT = 10  # seconds for one response_url post
 # The slash commands of deploy/slack-manifest.yml (keep the two in step).
 SLASH_COMMANDS = (
     "trade",
@@ -55,11 +66,25 @@ def chat_type_of(channel_id: str) -> str:
     return {"D": "im", "G": "private_channel"}.get(channel_id[:1], "channel")
 
 
+class _DropTokenUnusedWarning(logging.Filter):
+    """AsyncApp falls back to the SLACK_BOT_TOKEN environment variable when no ``token=`` is given and
+    then warns that it is unused because ``client=`` was given: true, and expected here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def build_bolt_app(config: Config) -> AsyncApp:
+    # client= only (its base_url is SLACK_API_URL); signing_secret="" rather than None so Bolt does not
+    # read the environment itself. Socket Mode requests are not signed and Bolt skips the check for them.
     client = AsyncWebClient(token=config.slack_bot_token, base_url=config.slack_api_url)
-    # signing_secret="" (not None) so Bolt does not read the environment itself; Socket Mode requests
-    # are not signed and Bolt skips the check for them.
-    return AsyncApp(client=client, signing_secret=config.slack_signing_secret or "", name="kazkor")
+    bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
+    quiet = _DropTokenUnusedWarning()
+    bolt_logger.addFilter(quiet)
+    try:
+        return AsyncApp(client=client, signing_secret=config.slack_signing_secret or "", name="kazkor")
+    finally:
+        bolt_logger.removeFilter(quiet)
 
 
 class SlackFrontEnd:
@@ -71,6 +96,7 @@ class SlackFrontEnd:
         self.socket_handler: AsyncSocketModeHandler | None = None
         if self.socket_mode:
             self.socket_handler = AsyncSocketModeHandler(self.app, config.slack_app_token)
+        self._session: aiohttp.ClientSession | None = None  # for response_url posts (see _responder)
         self._register_commands()
 
     def _register_commands(self) -> None:
@@ -87,6 +113,7 @@ class SlackFrontEnd:
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._session = aiohttp.ClientSession()
         auth = await self.app.client.auth_test()  # fail fast on a bad token, and say who we are
         log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
         if self.socket_handler is not None:
@@ -98,6 +125,9 @@ class SlackFrontEnd:
     async def stop(self) -> None:
         if self.socket_handler is not None:
             await self.socket_handler.close_async()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     # --- HTTP mode -------------------------------------------------------------------------------
 
@@ -125,14 +155,22 @@ class SlackFrontEnd:
                 extra["is_admin"] = await self._is_admin(client, user)
             reply = answer(with_extra(parsed, **extra), self.ctx)
         response_type = "in_channel" if reply.public else "ephemeral"
+        send = self._responder(command.get("response_url"), respond)
         for message in render_slack(reply):
-            result = await respond(text=message["text"], blocks=message["blocks"], response_type=response_type)
+            result = await send(text=message["text"], blocks=message["blocks"], response_type=response_type)
             if result.status_code != 200:
                 log.warning("Slack: response_url refused a reply part (HTTP %s)", result.status_code)
                 return
+
+    def _responder(self, response_url: str | None, respond):
+        """Bolt's ``respond`` posts each message with a new HTTP session (a new connection every time);
+        ours keeps one session, so answers reuse open connections to Slack. Same request, same body."""
+        if self._session is None or not response_url:
+            return respond
+        return AsyncWebhookClient(response_url, timeout=RESPOND_TIMEOUT, session=self._session).send
 
     async def _is_admin(self, client: AsyncWebClient, user_id: str) -> bool:
         check = admin_check("slack_is_admin")
         if check is None or not user_id:  # no admin module yet: nobody may (un)subscribe a channel
             return False
-        return bool(await check(client, user_id, self.config.admins))
+        return await ask_admin_check(check, client=client, user_id=user_id, admins=self.config.admins)

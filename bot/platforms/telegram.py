@@ -22,7 +22,14 @@ from aiohttp import web
 from telegram import BotCommand, LinkPreviewOptions, Message, ReplyParameters, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.commands import ALIASES, COMMANDS, Context
 from bot.config import Config
@@ -30,6 +37,7 @@ from bot.platforms.inbound import (
     SUBSCRIPTION_COMMANDS,
     admin_check,
     answer,
+    ask_admin_check,
     needs_admin_check,
     parse_text,
     with_extra,
@@ -88,7 +96,17 @@ class TelegramFrontEnd:
         self.ctx = ctx
         self.webhook_url = config.telegram_webhook_url
         self.webhook_secret = config.telegram_webhook_secret
-        builder = ApplicationBuilder().token(config.telegram_token or "").base_url(config.telegram_api_url)
+        builder = (
+            ApplicationBuilder()
+            .token(config.telegram_token or "")
+            .base_url(config.telegram_api_url)
+            # Stopping cancels the long poll in flight; the library then calls getUpdates once more to
+            # confirm the offset. With the default pool of one connection that call can wait for the
+            # cancelled one and fail (PoolTimeout): a second connection keeps stopping quick and clean.
+            .get_updates_connection_pool_size(2)
+            # No JobQueue: it would start a second APScheduler; reminders have their own (one scheduler).
+            .job_queue(None)
+        )
         if self.webhook_url:
             builder = builder.updater(None)  # updates arrive through our web server
         self.application: Application = builder.build()
@@ -187,19 +205,26 @@ class TelegramFrontEnd:
         else:
             extra: dict[str, Any] = {"chat_type": chat.type, "thread": thread}
             if needs_admin_check(parsed):
-                extra["is_admin"] = await self._is_admin(context, chat.id, chat.type, user.id if user else None)
+                extra["is_admin"] = await self._is_admin(
+                    context, chat.id, chat.type, user.id if user else None
+                )
             reply = answer(with_extra(parsed, **extra), self.ctx)
         await self._send(context, message, reply, thread)
 
     async def _is_admin(
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, chat_type: str, user_id: int | None
     ) -> bool:
-        if user_id is None:
-            return False
         check = admin_check("telegram_is_admin")
         if check is None:  # the admin module is not there yet: only a private chat is one's own
             return chat_type == ChatType.PRIVATE
-        return bool(await check(context.bot, chat_id, user_id, self.config.admins))
+        return await ask_admin_check(
+            check,
+            bot=context.bot,
+            chat_id=chat_id,
+            chat_type=chat_type,
+            user_id=user_id,
+            admins=self.config.admins,
+        )
 
     async def _send(
         self, context: ContextTypes.DEFAULT_TYPE, message: Message, reply: Reply, thread: int | None

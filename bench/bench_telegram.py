@@ -1,0 +1,150 @@
+"""Telegram long polling under load: ``kazkor run`` vs a bare python-telegram-bot echo bot.
+
+Run: python bench/bench_telegram.py [--updates N]
+Target (issue 3): kazkor's updates answered/s >= 0.85 x the echo bot's, same run, same stand-in.
+
+The stand-in Bot API runs in this process (its own thread and loop); each bot runs in its own process
+and long-polls it with the same library settings (sequential update processing, the default). N
+``/trade`` updates over 20 private chats are queued at once; measured: N / time until the stand-in
+accepted the N-th ``sendMessage`` (kazkor: the full /trade answer in HTML, which the stand-in parses
+and checks; echo: the text echoed back, plain). Bounded: every wait has a timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.standins.telegram_api import FakeTelegram  # noqa: E402
+
+START_TIMEOUT = 20.0
+RUN_TIMEOUT = 40.0
+CHATS = 20
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if "proxy" not in k.lower() and not k.startswith(("TELEGRAM_", "SLACK_", "KAZKOR_"))
+    }
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+def serve_echo(token: str, base_url: str) -> None:
+    """The bare bot: one CommandHandler that sends the message text back."""
+    import asyncio
+
+    from telegram import Update
+    from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        await context.bot.send_message(message.chat_id, message.text)
+
+    async def main() -> None:
+        app = ApplicationBuilder().token(token).base_url(base_url).build()
+        app.add_handler(CommandHandler("trade", echo))
+        async with app:
+            await app.start()
+            await app.updater.start_polling(timeout=10, allowed_updates=["message"])
+            await asyncio.sleep(RUN_TIMEOUT * 3)
+
+    asyncio.run(main())
+
+
+def start_bot(kind: str, fake: FakeTelegram, tmp: str) -> subprocess.Popen:
+    if kind.startswith("echo"):
+        args = [sys.executable, __file__, "--serve-echo", fake.token, fake.base_url]
+        env = child_env()
+    else:
+        args = [sys.executable, "-m", "bot.cli", "run"]
+        env = child_env(
+            TELEGRAM_BOT_TOKEN=fake.token,
+            TELEGRAM_API_URL=fake.base_url,
+            KAZKOR_DB=f"{tmp}/state.json",
+            KAZKOR_HOST="127.0.0.1",
+            PORT=str(free_port()),
+            KAZKOR_LOG_LEVEL="WARNING",
+        )
+    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def push_and_wait(fake: FakeTelegram, n: int) -> float:
+    """Queue n /trade updates at once; seconds until the n-th answer was sent."""
+    before = len(fake.sent)
+    started = time.perf_counter()
+    for i in range(n):
+        fake.push_command(10_000 + i % CHATS, "/trade", user_id=20_000 + i % CHATS)
+    fake.wait_for_sent_sync(before + n, RUN_TIMEOUT)
+    return time.perf_counter() - started
+
+
+def measure(kind: str, updates: int, warmup: int, rounds: int, tmp: str) -> dict:
+    with FakeTelegram.run_in_thread() as fake:
+        bot = start_bot(kind, fake, tmp)
+        try:
+            fake.wait_until_sync(lambda: fake.calls["getUpdates"] >= 1, START_TIMEOUT, f"{kind} polling")
+            push_and_wait(fake, warmup)
+            times = sorted(push_and_wait(fake, updates) for _ in range(rounds))
+            seconds = times[len(times) // 2]
+            sizes = [len(m.text) for m in fake.sent[-updates:]]
+            return {"per_s": updates / seconds, "seconds": seconds, "chars": sum(sizes) / len(sizes)}
+        finally:
+            bot.terminate()
+            bot.wait(15)
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve-echo":
+        return serve_echo(sys.argv[2], sys.argv[3])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--updates", type=int, default=600)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        results = {
+            kind: measure(kind, args.updates, args.warmup, args.rounds, tmp) for kind in ("echo", "kazkor")
+        }
+
+    print(
+        f"Telegram long polling: {args.updates} queued /trade updates over {CHATS} chats "
+        f"x {args.rounds} rounds (median shown), after {args.warmup} warm-up; CPUs: {os.cpu_count()}"
+    )
+    print()
+    print(f"{'bot':<8} {'answered/s':>11} {'ms/update':>10} {'seconds':>8} {'reply chars':>12}")
+    for kind, r in results.items():
+        print(
+            f"{kind:<8} {r['per_s']:>11.0f} {1000 / r['per_s']:>10.2f} "
+            f"{r['seconds']:>8.2f} {r['chars']:>12.0f}"
+        )
+    ratio = results["kazkor"]["per_s"] / results["echo"]["per_s"]
+    print()
+    print(
+        f"kazkor / echo answered/s: {ratio:.2f} (target >= 0.85) {'OK' if ratio >= 0.85 else 'BELOW TARGET'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

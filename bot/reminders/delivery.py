@@ -1,0 +1,476 @@
+"""Posting reminders to subscribed channels: ledger, fan-out and fault handling.
+
+For one local day and one subscription, :func:`bot.reminders.due.due` says what to post; each reminder is
+one message keyed in the ledger as ``{platform}:{channel}:{reminder.key}`` (channel, reminder, occurrence
+date). The same path serves the scheduler, the catch-up at start and ``kazkor post-due``.
+
+Exactly once, and the one window where it is at most once
+    Before a message is sent, a *pending* mark for its key is written (fsynced) to the state file; after
+    the platform accepted it, the key is written to the ledger. A key in the ledger is never sent again.
+    A key with a pending mark and no ledger entry is a send that was interrupted by a crash (or a kill)
+    between those two writes: it is **not** sent again (it may or may not have reached the channel), it
+    is counted as "unconfirmed" and logged with its key. So a crash can lose at most the one message per
+    channel that was in flight; it never duplicates one. A send that fails in a way we can see (rate
+    limit, error answer, channel gone) drops the pending mark, so it is tried again later as usual.
+
+    Two exceptions, both documented in the README: a timeout after which the platform had in fact
+    accepted the message, then retried (Transient), posts it twice; and a reply that needs several
+    messages (not the case for reminders, which are one short message) is resent whole after a failure
+    on a later part.
+
+Pending marks and ledger entries are written by one writer task that groups whatever is queued into
+one file write (group commit), so a fan-out to hundreds of channels is not bound by fsync.
+
+Faults (``bot.platforms.base``): RetryLater waits as told (bounded) and retries; Transient retries with
+exponential backoff (bounded); ChannelGone deactivates the subscription; ChannelMoved moves the
+subscription and its ledger keys to the new id and resends there; AuthFailed stops that platform's
+fan-out (the other platform goes on: platforms run concurrently).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date
+from typing import Any
+
+from bot.clock import Clock, system_clock
+from bot.commands.format import record_item
+from bot.platforms.base import (
+    AuthFailed,
+    ChannelGone,
+    ChannelMoved,
+    DeliveryFault,
+    RetryLater,
+    Sender,
+    Transient,
+)
+from bot.reminders.due import Reminder, due
+from bot.reminders.subscription import key_of, leads_of, local_now, target_of
+from bot.reply import Reply, ReplyBuilder
+
+log = logging.getLogger(__name__)
+
+UNPOSTED_PLATFORMS = frozenset({"console"})  # subscriptions there are kept but nothing is posted
+
+
+def ledger_key(platform: str, channel: str, reminder: Reminder) -> str:
+    return f"{platform}:{channel}:{reminder.key}"
+
+
+def reminder_reply(catalogue: Any, reminder: Reminder) -> Reply:
+    """The message a channel gets for one reminder: what and when, the record's summary and its sources."""
+    builder = ReplyBuilder(reminder.text())
+    record = reminder.occurrence.record
+    builder.section("Background", [record_item(builder, catalogue, record)])
+    builder.footer = "This channel's reminders: /subscriptions"
+    return builder.build()
+
+
+@dataclass
+class Summary:
+    sent: int = 0
+    already_sent: int = 0
+    failed: int = 0
+    deactivated: int = 0  # subscriptions
+    moved: int = 0  # subscriptions
+    unconfirmed: int = 0  # interrupted by a crash earlier: not resent
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, other: Summary) -> None:
+        for name in ("sent", "already_sent", "failed", "deactivated", "moved", "unconfirmed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.problems.extend(other.problems)
+
+    def line(self) -> str:
+        parts = [
+            f"sent {self.sent}",
+            f"already sent {self.already_sent}",
+            f"failed {self.failed}",
+            f"deactivated {self.deactivated}",
+        ]
+        if self.moved:
+            parts.append(f"moved {self.moved}")
+        if self.unconfirmed:
+            parts.append(f"unconfirmed {self.unconfirmed} (interrupted earlier, not resent)")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    rate_limit_retries: int = 5  # RetryLater answers honoured per message
+    max_wait: float = 120.0  # a RetryLater asking for longer than this fails the message instead
+    transient_retries: int = 4  # retries after a Transient fault (so 5 attempts)
+    backoff_base: float = 0.5  # seconds; doubled each time, with jitter
+    backoff_max: float = 10.0
+    max_moves: int = 2  # ChannelMoved answers followed per message
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+class LedgerWriter:
+    """One writer task for pending marks and ledger records: every queued operation goes into the next
+    batch, and a batch is at most three fsynced file writes (``StateStore.apply_ledger_batch``)."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+        self._ops: list[tuple[str, str, dict[str, Any], asyncio.Future]] = []
+        self._task: asyncio.Task | None = None
+
+    async def claim(self, key: str, **details: Any) -> str:
+        if self.state.delivered(key):  # in memory: no need to queue
+            return "delivered"
+        return await self._submit("claim", key, details)
+
+    async def record(self, key: str, **details: Any) -> None:
+        await self._submit("record", key, details)
+
+    async def release(self, key: str) -> None:
+        await self._submit("release", key, {})
+
+    async def _submit(self, op: str, key: str, details: dict[str, Any]) -> Any:
+        future = asyncio.get_running_loop().create_future()
+        self._ops.append((op, key, details, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+        # shield: a cancelled caller must not cancel a write that other callers share
+        return await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        while self._ops:
+            batch, self._ops = self._ops, []
+            releases = [key for op, key, _, _ in batch if op == "release"]
+            claims = [(key, details) for op, key, details, _ in batch if op == "claim"]
+            records = [(key, details) for op, key, details, _ in batch if op == "record"]
+            try:
+                statuses = await asyncio.to_thread(self.state.apply_ledger_batch, releases, claims, records)
+            except Exception as exc:  # the file could not be written: every waiter learns it
+                log.exception("writing the delivery ledger failed")
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            answers = iter(statuses)
+            for op, _, _, future in batch:
+                result = next(answers) if op == "claim" else None
+                if not future.done():
+                    future.set_result(result)
+
+
+class _PlatformStop(Exception):
+    """AuthFailed: stop every remaining send on this platform."""
+
+
+class Delivery:
+    """Fans reminders out to subscriptions. One instance per process (it holds the per-channel locks)."""
+
+    def __init__(
+        self,
+        state: Any,
+        catalogue: Any,
+        senders: Mapping[str, Sender],
+        *,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        clock: Clock = system_clock,
+        concurrency: int = 64,
+        stopping: asyncio.Event | None = None,
+        on_subscriptions_changed: Callable[[], None] | None = None,
+        on_outcome: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.state = state
+        self.catalogue = catalogue
+        self.senders = dict(senders)
+        self.policy = policy
+        self.clock = clock
+        self.concurrency = concurrency
+        self.stopping = stopping or asyncio.Event()
+        self.on_subscriptions_changed = on_subscriptions_changed
+        self.on_outcome = on_outcome  # (platform, "sent" | "skipped" | "failed"), e.g. for metrics
+        self.writer = LedgerWriter(state)
+        self._locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    # -- entry points -----------------------------------------------------------------------------
+
+    async def run(self, subs: Iterable[dict[str, Any]], day: date | None = None) -> Summary:
+        """Post what is due to each active subscription on ``day`` (default: its own local today).
+        Platforms run concurrently; one failing never stops the other."""
+        by_platform: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for sub in subs:
+            if sub.get("active", True) and sub["platform"] not in UNPOSTED_PLATFORMS:
+                by_platform[sub["platform"]].append(sub)
+        results = await asyncio.gather(
+            *(self._run_platform(platform, group, day) for platform, group in sorted(by_platform.items()))
+        )
+        total = Summary()
+        for result in results:
+            total.add(result)
+        return total
+
+    async def run_one(self, sub: dict[str, Any], day: date | None = None) -> Summary:
+        return await self.run([sub], day)
+
+    # -- one platform ------------------------------------------------------------------------------
+
+    async def _run_platform(self, platform: str, subs: list[dict[str, Any]], day: date | None) -> Summary:
+        summary = Summary()
+        sender = self.senders.get(platform)
+        if sender is None:
+            count = sum(len(self._due(sub, day)) for sub in subs)
+            if count:
+                message = f"{platform}: {count} reminders due but {platform} is not configured (no token)"
+                log.error(message)
+                summary.failed += count
+                summary.problems.append(message)
+            return summary
+        auth_failed = asyncio.Event()
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(sub: dict[str, Any]) -> Summary:
+            async with gate:
+                return await self._run_subscription(sender, sub, day, auth_failed)
+
+        for result in await asyncio.gather(*(one(sub) for sub in subs)):
+            summary.add(result)
+        if auth_failed.is_set():
+            summary.problems.append(f"{platform}: credentials refused; fix the token and run post-due again")
+        return summary
+
+    def _due(self, sub: dict[str, Any], day: date | None) -> list[Reminder]:
+        local_day = day or local_now(sub, self.clock()).date()
+        return due(self.catalogue, local_day, leads_of(sub))
+
+    # -- one subscription ----------------------------------------------------------------------------
+
+    async def _run_subscription(
+        self, sender: Sender, sub: dict[str, Any], day: date | None, auth_failed: asyncio.Event
+    ) -> Summary:
+        summary = Summary()
+        async with self._locks[key_of(sub)]:
+            # The stored subscription is the truth: it may have been moved, paused or removed meanwhile.
+            current = self.state.subscription(*key_of(sub))
+            if current is None or not current.get("active", True):
+                return summary
+            reminders = self._due(current, day)
+            for index, reminder in enumerate(reminders):
+                if self.stopping.is_set():
+                    break
+                if auth_failed.is_set():
+                    summary.failed += len(reminders) - index
+                    self._outcome(sub["platform"], "failed", len(reminders) - index)
+                    break
+                try:
+                    current = await self._deliver(sender, current, reminder, summary)
+                except _PlatformStop:
+                    auth_failed.set()
+                    summary.failed += len(reminders) - index - 1
+                    self._outcome(sub["platform"], "failed", len(reminders) - index - 1)
+                    break
+                if current is None:  # deactivated
+                    break
+        return summary
+
+    async def _deliver(
+        self, sender: Sender, sub: dict[str, Any], reminder: Reminder, summary: Summary
+    ) -> dict[str, Any] | None:
+        """Send one reminder to one subscription. Returns the subscription as it now is (moved to a new
+        channel, or None once deactivated)."""
+        platform = sub["platform"]
+        reply = reminder_reply(self.catalogue, reminder)
+        moves = rate_limited = transient = 0
+        pace = getattr(sender, "pace", None)  # optional: wait for a rate-limit slot before the mark
+        while True:
+            key = ledger_key(platform, str(sub["channel"]), reminder)
+            if pace is not None and not self.state.delivered(key):
+                await pace(target_of(sub))
+            status = await self.writer.claim(key, day=reminder.day.isoformat(), at=self._now())
+            if status == "delivered":
+                summary.already_sent += 1
+                self._outcome(platform, "skipped")
+                return sub
+            if status == "pending":
+                summary.unconfirmed += 1
+                self._outcome(platform, "skipped")
+                log.warning(
+                    "%s: a send of %s was interrupted earlier (crash?); not resending it", platform, key
+                )
+                return sub
+            try:
+                if pace is not None:
+                    await sender.send(target_of(sub), reply, paced=True)  # type: ignore[call-arg]
+                else:
+                    await sender.send(target_of(sub), reply)
+            except RetryLater as fault:
+                rate_limited += 1
+                wait = max(0.0, fault.seconds)
+                if rate_limited > self.policy.rate_limit_retries or wait > self.policy.max_wait:
+                    await self._give_up(key, summary, f"{key}: still rate limited ({fault})")
+                    return sub
+                await self.writer.release(key)
+                log.info("%s: rate limited, waiting %.1f s", key, wait)
+                if not await self._pause(wait):
+                    return sub
+                continue
+            except Transient as fault:
+                transient += 1
+                if transient > self.policy.transient_retries:
+                    await self._give_up(key, summary, f"{key}: {fault} (gave up after {transient} tries)")
+                    return sub
+                await self.writer.release(key)
+                delay = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (transient - 1))
+                delay *= random.uniform(0.8, 1.2)
+                log.info("%s: %s; retry %d in %.2f s", key, fault, transient, delay)
+                if not await self._pause(delay):
+                    return sub
+                continue
+            except ChannelGone as fault:
+                await self.writer.release(key)
+                await self._deactivate(sub, str(fault))
+                summary.deactivated += 1
+                return None
+            except ChannelMoved as fault:
+                await self.writer.release(key)
+                moves += 1
+                if moves > self.policy.max_moves:
+                    await self._give_up(key, summary, f"{key}: moved too many times")
+                    return sub
+                sub = await self._move(sub, fault.new_channel)
+                summary.moved += 1
+                continue
+            except AuthFailed as fault:
+                await self.writer.release(key)
+                log.error("%s: AUTHENTICATION FAILED, stopping all %s posts: %s", platform, platform, fault)
+                summary.failed += 1
+                self._outcome(platform, "failed")
+                summary.problems.append(f"{platform}: {fault}")
+                raise _PlatformStop from fault
+            except DeliveryFault as fault:
+                await self._give_up(key, summary, f"{key}: {fault}")
+                return sub
+            except Exception as exc:  # a bug (rendering, a sender): nothing was accepted as far as we know
+                log.exception("%s: unexpected error while sending", key)
+                await self._give_up(key, summary, f"{key}: {type(exc).__name__}: {exc}")
+                return sub
+            await self.writer.record(
+                key,
+                platform=platform,
+                channel=str(sub["channel"]),
+                reminder=reminder.key,
+                day=reminder.day.isoformat(),
+                sent_at=self._now(),
+            )
+            summary.sent += 1
+            self._outcome(platform, "sent")
+            return sub
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return self.clock().astimezone(UTC).isoformat(timespec="seconds")
+
+    async def _give_up(self, key: str, summary: Summary, problem: str) -> None:
+        await self.writer.release(key)
+        log.error("delivery failed: %s", problem)
+        summary.failed += 1
+        summary.problems.append(problem)
+        self._outcome(key.split(":", 1)[0], "failed")
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep, but wake at once when stopping; False if we are stopping."""
+        if self.stopping.is_set():
+            return False
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            return True
+        return False
+
+    async def _deactivate(self, sub: dict[str, Any], reason: str) -> None:
+        def write() -> None:
+            current = self.state.subscription(*key_of(sub))
+            if current is not None:
+                current.update(active=False, inactive_reason=reason, deactivated_at=self._now())
+                self.state.save_subscription(current)
+
+        log.warning("%s:%s: deactivating the subscription: %s", sub["platform"], sub["channel"], reason)
+        await asyncio.to_thread(write)
+        self._changed()
+
+    async def _move(self, sub: dict[str, Any], new_channel: str) -> dict[str, Any]:
+        platform, old = key_of(sub)
+        log.warning("%s:%s moved to %s: moving the subscription and resending", platform, old, new_channel)
+        moved = await asyncio.to_thread(self.state.move_subscription, platform, old, new_channel)
+        self._changed()
+        return moved or {**sub, "channel": new_channel}
+
+    def _outcome(self, platform: str, outcome: str, count: int = 1) -> None:
+        if self.on_outcome is not None:
+            for _ in range(count):
+                try:
+                    self.on_outcome(platform, outcome)
+                except Exception:
+                    log.exception("the outcome hook failed")
+                    return
+
+    def _changed(self) -> None:
+        if self.on_subscriptions_changed is not None:
+            try:
+                self.on_subscriptions_changed()
+            except Exception:
+                log.exception("the subscriptions-changed hook failed")
+
+
+# -- kazkor post-due ----------------------------------------------------------------------------------
+
+
+async def post_due(
+    state: Any,
+    catalogue: Any,
+    senders: Mapping[str, Sender],
+    day: date | None = None,
+    *,
+    clock: Clock = system_clock,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> Summary:
+    """Post what is due on ``day`` (default: each subscription's own local today) to every active
+    subscription; safe to run again (the ledger skips what was sent)."""
+    await asyncio.to_thread(state.prune_claims)
+    delivery = Delivery(state, catalogue, senders, policy=policy, clock=clock)
+    return await delivery.run(state.subscriptions(), day)
+
+
+def post_due_cli(config: Any, day: date | None = None) -> int:
+    """``kazkor post-due [--date D]``: prints "sent N, already sent M, failed K, ..."; exit 1 on failure."""
+    from bot.cli import EXIT_FAILURE, EXIT_OK, build_context
+    from bot.platforms.senders import open_senders
+
+    ctx = build_context(config)
+
+    async def main() -> Summary:
+        async with open_senders(config) as senders:
+            return await post_due(ctx.state, ctx.catalogue, senders, day)
+
+    try:
+        summary = asyncio.run(main())
+    finally:
+        ctx.state.close()
+    print(summary.line())
+    for problem in summary.problems:
+        print(f"  problem: {problem}")
+    return EXIT_FAILURE if summary.failed else EXIT_OK
+
+
+__all__ = [
+    "Delivery",
+    "LedgerWriter",
+    "RetryPolicy",
+    "Summary",
+    "ledger_key",
+    "post_due",
+    "post_due_cli",
+    "reminder_reply",
+]

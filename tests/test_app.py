@@ -1,0 +1,207 @@
+"""``kazkor run`` as an operator runs it: a real subprocess, both platforms against stand-ins running in
+threads, stopped with SIGTERM. Plus the runtime's extension points, in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import urllib.request
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import Service, build_runtime, serve
+from tests.running import (
+    TIMEOUT,
+    base_url,
+    clean_env,
+    free_port,
+    loopback_config,
+    run,
+    start_kazkor,
+    wait_sync,
+)
+from tests.standins.slack_api import FakeSlack, signed_slash_request
+from tests.standins.telegram_api import FakeTelegram
+
+SECRET = "subprocess-signing-secret"
+STOP_WITHIN = 10.0
+
+
+def test_run_without_a_platform_says_what_to_set_and_exits_2(tmp_path):
+    proc = start_kazkor("run", env=clean_env(KAZKOR_DB=str(tmp_path / "state.json")))
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    for name in (
+        "TELEGRAM_BOT_TOKEN",
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "kazkor console",
+    ):
+        assert name in err
+    assert "Traceback" not in out + err
+
+
+def sigterm_and_wait(proc) -> tuple[float, str]:
+    """SIGTERM, then the seconds until exit (bounded) and stderr."""
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=STOP_WITHIN + 5)
+    except Exception:
+        proc.kill()
+        proc.communicate(timeout=TIMEOUT)
+        raise
+    return time.monotonic() - started, err
+
+
+def post_signed(url: str, fake: FakeSlack, command: str, text: str, name: str) -> int:
+    body, headers = signed_slash_request(
+        SECRET, command=command, text=text, response_url=fake.response_url(name)
+    )
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
+    with opener.open(request, timeout=TIMEOUT) as response:
+        return response.status
+
+
+def test_sigterm_stops_both_platforms_within_10_seconds(tmp_path):
+    """Telegram long polling + Slack HTTP mode in one process; both answer; SIGTERM exits 0 quickly."""
+    port = free_port()
+    with FakeTelegram.run_in_thread() as telegram, FakeSlack.run_in_thread() as slack:
+        env = clean_env(
+            KAZKOR_DB=str(tmp_path / "state.json"),
+            KAZKOR_HOST="127.0.0.1",
+            PORT=str(port),
+            TELEGRAM_BOT_TOKEN=telegram.token,
+            TELEGRAM_API_URL=telegram.base_url,
+            SLACK_BOT_TOKEN=slack.bot_token,
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=slack.base_url,
+        )
+        proc = start_kazkor("run", env=env)
+        try:
+            wait_sync(lambda: telegram.calls["getUpdates"] >= 1, 20, "Telegram polling", proc)
+            telegram.push_command(42, "/agreements 2024")
+            assert "12 Jun 2024" in "".join(m.visible_text for m in telegram.wait_for_sent_sync(1, TIMEOUT))
+
+            events = f"http://127.0.0.1:{port}/slack/events"
+            wait_sync(lambda: slack.calls["auth.test"] >= 1, 20, "Slack start", proc)
+            assert post_signed(events, slack, "/trade", "", "trade") == 200
+            (answer, *_) = slack.wait_for_responses_sync(1, TIMEOUT)
+            assert answer.response_type == "in_channel" and "US$6 billion, 2023" in answer.text
+        finally:
+            seconds, err = sigterm_and_wait(proc)
+        assert proc.returncode == 0, err
+        assert seconds < STOP_WITHIN, err
+        assert "Traceback" not in err and " ERROR " not in err
+        assert "will be unused" not in err  # Bolt's env-token warning is expected and silenced
+        assert telegram.token not in err and SECRET not in err
+
+
+def test_sigterm_with_telegram_webhook_and_slack_socket_mode(tmp_path):
+    port = free_port()
+    with FakeTelegram.run_in_thread() as telegram, FakeSlack.run_in_thread() as slack:
+        env = clean_env(
+            KAZKOR_DB=str(tmp_path / "state.json"),
+            KAZKOR_HOST="127.0.0.1",
+            PORT=str(port),
+            TELEGRAM_BOT_TOKEN=telegram.token,
+            TELEGRAM_API_URL=telegram.base_url,
+            TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook",
+            TELEGRAM_WEBHOOK_SECRET="hook-secret",
+            SLACK_BOT_TOKEN=slack.bot_token,
+            SLACK_APP_TOKEN=slack.app_token,
+            SLACK_API_URL=slack.base_url,
+        )
+        proc = start_kazkor("run", env=env)
+        try:
+            wait_sync(lambda: telegram.calls["setWebhook"] >= 1, 20, "the Telegram webhook", proc)
+            wait_sync(lambda: slack.calls["apps.connections.open"] >= 1, 20, "Socket Mode", proc)
+            assert telegram.calls["getUpdates"] == 0
+        finally:
+            seconds, err = sigterm_and_wait(proc)
+        assert proc.returncode == 0, err
+        assert seconds < STOP_WITHIN, err
+
+
+def test_routes_and_services_plug_in_and_stop_in_reverse_order(tmp_path, make_ctx):
+    """What the health/metrics and scheduler features use: a route setup and a service."""
+    events: list[str] = []
+
+    def extra_routes(app: web.Application) -> None:
+        async def plugged(request: web.Request) -> web.Response:
+            return web.json_response({"ok": True})
+
+        app.router.add_get("/plugged-in", plugged)
+
+    def service(name: str) -> Service:
+        async def start() -> None:
+            events.append(f"start {name}")
+
+        async def stop() -> None:
+            events.append(f"stop {name}")
+
+        return Service(name, start, stop)
+
+    async def scenario():
+        async with FakeTelegram() as fake:
+            config = loopback_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.base_url)
+            runtime = build_runtime(config, make_ctx())
+            assert runtime.telegram_app is runtime.telegram.application and runtime.slack_app is None
+            runtime.http.route_setups.append(extra_routes)
+            runtime.services.append(service("scheduler"))
+            stop = asyncio.Event()
+            task = asyncio.create_task(serve(runtime, stop))
+            await asyncio.wait_for(runtime.ready.wait(), TIMEOUT)
+            url = base_url(runtime) + "/plugged-in"
+            async with aiohttp.ClientSession() as http, http.get(url) as response:
+                assert response.status == 200 and await response.json() == {"ok": True}
+            stop.set()
+            assert await asyncio.wait_for(task, 12) == 0
+            names = [s.name for s in runtime.services]
+            assert names.index("telegram") < names.index("http") < names.index("scheduler") == len(names) - 1
+            assert events == ["start scheduler", "stop scheduler"]
+
+    run(scenario())
+
+
+def test_a_service_that_fails_to_start_stops_the_others(tmp_path, make_ctx):
+    events: list[str] = []
+
+    async def ok_start() -> None:
+        events.append("start first")
+
+    async def ok_stop() -> None:
+        events.append("stop first")
+
+    async def broken_start() -> None:
+        raise RuntimeError("no database")
+
+    async def scenario():
+        config = loopback_config(tmp_path, telegram_token="1:x")
+        runtime = build_runtime(config, make_ctx())
+        runtime.services[:] = [Service("first", ok_start, ok_stop), Service("second", broken_start, ok_stop)]
+        assert await asyncio.wait_for(serve(runtime, asyncio.Event()), 12) == 1
+        assert events == ["start first", "stop first"]
+
+    run(scenario())
+
+
+def test_env_example_lists_every_setting_with_its_default():
+    import re
+    from pathlib import Path
+
+    from bot.config import Config
+
+    root = Path(__file__).resolve().parents[1]
+    read = set(re.findall(r'get\("([A-Z_]+)"\)', (root / "bot" / "config.py").read_text()))
+    example = (root / "deploy" / ".env.example").read_text()
+    listed = set(re.findall(r"^(?:# )?([A-Z_]+)=", example, re.M))  # "# NAME=": listed, left unset
+    assert read <= listed, f"missing from deploy/.env.example: {sorted(read - listed)}"
+    values = dict(re.findall(r"^([A-Z_]+)=(.*)$", example, re.M))
+    assert Config.from_env(values) == Config()  # the example's values are the defaults
+    for name in listed:  # each has a comment line just above it
+        assert re.search(rf"^# .+\n(# )?{name}=", example, re.M), name
