@@ -6,15 +6,17 @@ Target (issue 3): kazkor's acked requests/s >= 0.85 x the bare app's, same run, 
 Three processes per server under test, all on 127.0.0.1:
 - the stand-in Slack (Web API for ``auth.test`` + the ``response_url`` sink), in its own process;
 - the server under test, in its own process: either ``kazkor``, the real ``kazkor run`` runtime with
-  Slack only (Bolt + signature check + shared core + Block Kit render + ``respond()`` to the sink, plus
-  /healthz and /metrics mounted), or ``bare``, a Bolt AsyncApp on the same aiohttp adapter whose
-  ``/trade`` listener only acks;
+  Slack only (Bolt + signature check + shared core + Block Kit render, the answer in the ack's HTTP
+  200 body as Slack's immediate response, plus /healthz and /metrics mounted), or ``bare``, a Bolt
+  AsyncApp on the same aiohttp adapter whose ``/trade`` listener only acks (empty body);
 - this process: C concurrent clients POSTing N correctly signed ``/trade`` requests.
 
 Measured for both, the same way: acks, i.e. requests that got HTTP 200 from the server under test,
 per second of wall time, and the p50/p99 of request -> HTTP 200 latency. For kazkor also: answered
-per second, i.e. N / time until every in_channel answer reached the response_url sink (the bare app
-sends no answer). Signing is done before the clock starts. Bounded: every wait has a timeout.
+per second, i.e. N / time until every request had its whole in_channel answer: in the ack's body
+(checked for each request), plus any further parts at the response_url sink (none for /trade: one
+message). The bare app sends no answer. Signing is done before the clock starts. Bounded: every wait
+has a timeout.
 """
 
 from __future__ import annotations
@@ -169,32 +171,41 @@ def signed_bodies(n: int, sink_root: str) -> list[tuple[bytes, dict[str, str]]]:
     ]
 
 
-async def load(url: str, bodies, concurrency: int, sink_root: str, expect_answers: int) -> dict:
+async def load(
+    url: str, bodies, concurrency: int, sink_root: str, answers_expected: bool, sink_parts: int = 0
+) -> dict:
     import aiohttp
 
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    in_body = 0
     queue = list(reversed(bodies))
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
         before = await answers(http, sink_root)
 
         async def worker() -> None:
+            nonlocal in_body
             while queue:
                 body, headers = queue.pop()
                 started = time.perf_counter()
                 async with http.post(url, data=body, headers=headers) as response:
-                    await response.read()
+                    raw = await response.read()
                     statuses[response.status] = statuses.get(response.status, 0) + 1
                 latencies.append(time.perf_counter() - started)
+                if answers_expected and raw[:1] == b"{":
+                    answer = json.loads(raw)
+                    in_body += answer.get("response_type") == "in_channel" and bool(answer.get("text"))
 
         started = time.perf_counter()
         await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), RUN_TIMEOUT)
         acked = time.perf_counter() - started
         answered = None
-        if expect_answers:
+        if answers_expected:
+            if in_body != len(bodies):
+                raise RuntimeError(f"only {in_body} of {len(bodies)} acks carried the answer")
             deadline = time.monotonic() + RUN_TIMEOUT
-            while await answers(http, sink_root) - before < expect_answers:
+            while await answers(http, sink_root) - before < sink_parts * len(bodies):
                 if time.monotonic() > deadline:
                     raise TimeoutError("not every request was answered at the sink")
                 await asyncio.sleep(0.01)
@@ -230,12 +241,12 @@ def measure(kind: str, args: argparse.Namespace, sink_root: str, sink_pid: int) 
     url = f"http://127.0.0.1:{port}/slack/events"
     try:
         warm = signed_bodies(args.warmup, sink_root)
-        asyncio.run(load(url, warm, args.concurrency, sink_root, len(warm) if expect else 0))
+        asyncio.run(load(url, warm, args.concurrency, sink_root, expect))
         rounds = []
         for _ in range(args.rounds):
             bodies = signed_bodies(args.requests, sink_root)
             server_cpu, sink_cpu = cpu_seconds(server.pid), cpu_seconds(sink_pid)
-            result = asyncio.run(load(url, bodies, args.concurrency, sink_root, len(bodies) if expect else 0))
+            result = asyncio.run(load(url, bodies, args.concurrency, sink_root, expect))
             result["server_cpu_ms"] = (cpu_seconds(server.pid) - server_cpu) / len(bodies) * 1000
             result["sink_cpu_ms"] = (cpu_seconds(sink_pid) - sink_cpu) / len(bodies) * 1000
             rounds.append(result)

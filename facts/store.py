@@ -405,35 +405,59 @@ class StateStore:
         claims: list[tuple[str, dict[str, Any]]],
         records: list[tuple[str, dict[str, Any]]],
     ) -> list[str]:
-        """Group commit for the delivery writer: several releases, claims and records in at most three
-        file writes (instead of one per operation). Returns the status of each claim, as
-        :meth:`claim_delivery` would (claims in one batch are checked in order)."""
-        from tinydb import where
+        """Group commit for the delivery writer: releases, claims and records in one file write.
 
+        A recorded key's pending mark is dropped in the same write (the ledger entry supersedes it).
+        Returns the status of each claim, as :meth:`claim_delivery` would (checked in order).
+
+        TinyDB writes the whole file on every table operation, so this edits the two tables' raw data
+        and writes once; the tables' id counters and query caches are reset afterwards.
+        """
         with self._lock:
             pending = self._claim_keys()
-            gone = [key for key in releases if key in pending]
-            if gone:
-                self.db.table("pending").remove(where("key").one_of(gone))
-                pending.difference_update(gone)
+            released = set(releases)
             statuses: list[str] = []
             new_claims: dict[str, dict[str, Any]] = {}
             for key, details in claims:
                 if key in self._ledger_keys:
                     statuses.append("delivered")
-                elif key in pending or key in new_claims:
+                elif (key in pending and key not in released) or key in new_claims:
                     statuses.append("pending")
                 else:
                     statuses.append("claimed")
                     new_claims[key] = {"key": key, **details}
-            if new_claims:  # the in-memory sets change only once the file write succeeded
-                self.db.table("pending").insert_multiple(list(new_claims.values()))
-                pending.update(new_claims)
             new_records: dict[str, dict[str, Any]] = {}
             for key, details in records:
                 if key not in self._ledger_keys and key not in new_records:
                     new_records[key] = {"key": key, **details}
-            if new_records:
-                self.db.table("ledger").insert_multiple(list(new_records.values()))
-                self._ledger_keys.update(new_records)
+            # releases come first (a key released and claimed again in one batch keeps its new mark);
+            # a recorded key's mark goes (the ledger entry supersedes it)
+            drop = (released & pending) | set(new_records)
+            added = [doc for key, doc in new_claims.items() if key not in new_records]
+            if not (drop & pending or added or new_records):
+                return statuses
+            data = self.db.storage.read() or {}
+            pending_table = {k: v for k, v in data.get("pending", {}).items() if v.get("key") not in drop}
+            next_id = _next_doc_id(pending_table)
+            for doc in added:
+                pending_table[str(next_id)] = doc
+                next_id += 1
+            ledger_table = dict(data.get("ledger", {}))
+            next_id = _next_doc_id(ledger_table)
+            for doc in new_records.values():
+                ledger_table[str(next_id)] = doc
+                next_id += 1
+            data = {**data, "pending": pending_table, "ledger": ledger_table}
+            self.db.storage.write(data)  # one atomic, fsynced write; raises before anything below
+            for name in ("pending", "ledger"):
+                table = self.db.table(name)
+                table._next_id = None  # TinyDB 4.x: recount ids on the next insert
+                table.clear_cache()
+            pending.difference_update(drop)
+            pending.update(doc["key"] for doc in added)
+            self._ledger_keys.update(new_records)
             return statuses
+
+
+def _next_doc_id(table: dict[str, Any]) -> int:
+    return max((int(k) for k in table), default=0) + 1

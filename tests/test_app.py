@@ -4,6 +4,7 @@ threads, stopped with SIGTERM. Plus the runtime's extension points, in-process."
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 import urllib.request
@@ -57,14 +58,15 @@ def sigterm_and_wait(proc) -> tuple[float, str]:
     return time.monotonic() - started, err
 
 
-def post_signed(url: str, fake: FakeSlack, command: str, text: str, name: str) -> int:
+def post_signed(url: str, fake: FakeSlack, command: str, text: str, name: str) -> tuple[int, dict]:
+    """POST a signed slash command; (HTTP status, the JSON body: the answer is in the ack)."""
     body, headers = signed_slash_request(
         SECRET, command=command, text=text, response_url=fake.response_url(name)
     )
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
     with opener.open(request, timeout=TIMEOUT) as response:
-        return response.status
+        return response.status, json.loads(response.read())
 
 
 def test_sigterm_stops_both_platforms_within_10_seconds(tmp_path):
@@ -89,9 +91,9 @@ def test_sigterm_stops_both_platforms_within_10_seconds(tmp_path):
 
             events = f"http://127.0.0.1:{port}/slack/events"
             wait_sync(lambda: slack.calls["auth.test"] >= 1, 20, "Slack start", proc)
-            assert post_signed(events, slack, "/trade", "", "trade") == 200
-            (answer, *_) = slack.wait_for_responses_sync(1, TIMEOUT)
-            assert answer.response_type == "in_channel" and "US$6 billion, 2023" in answer.text
+            status, answer = post_signed(events, slack, "/trade", "", "trade")
+            assert status == 200
+            assert answer["response_type"] == "in_channel" and "US$6 billion, 2023" in answer["text"]
         finally:
             seconds, err = sigterm_and_wait(proc)
         assert proc.returncode == 0, err

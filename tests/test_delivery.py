@@ -390,3 +390,27 @@ def test_several_reminders_on_one_day_go_to_a_channel_in_order(state, db, catalo
     summary, sl = run(scenario())
     assert summary.sent == 7 and len(sl.posted) == 7
     assert all(p.text.startswith("This year:") for p in sl.posted)
+
+
+# --- the ledger's group commit ----------------------------------------------------------------------
+
+
+def test_ledger_batches_are_one_write_and_survive_a_reopen(db):
+    state = StateStore(db)
+    assert state.apply_ledger_batch([], [("a", {}), ("b", {}), ("a", {})], []) == [
+        "claimed",
+        "claimed",
+        "pending",
+    ]
+    # a released key claimed again in the same batch keeps its new mark; recording drops the mark
+    assert state.apply_ledger_batch(["a"], [("a", {"n": 2})], [("b", {"sent_at": "x"})]) == ["claimed"]
+    assert state.delivered("b") and not state.delivered("a")
+    assert [c["key"] for c in state.unconfirmed_claims()] == ["a"]
+    state.record_delivery("c", platform="slack")  # TinyDB's own insert after a raw write: ids stay unique
+    assert state.claim_delivery("d") == "claimed"
+    state.close()
+    reopened = StateStore(db)
+    assert {e["key"] for e in reopened.ledger()} == {"b", "c"}
+    assert {c["key"] for c in reopened.unconfirmed_claims()} == {"a", "d"}
+    assert reopened.apply_ledger_batch([], [("b", {}), ("a", {})], []) == ["delivered", "pending"]
+    reopened.close()

@@ -1,12 +1,15 @@
 """Slack end to end: kazkor's real slack-bolt front end against the stand-in Slack.
 
 HTTP mode: slash commands signed for real and POSTed to ``/slack/events`` on kazkor's own server; the
-answers arrive at the stand-in's ``response_url`` sink, which checks Block Kit limits. Socket Mode:
-the stand-in pushes an envelope through its websocket and records the client's ack.
+answer arrives in the HTTP 200 body (Slack's immediate response), checked against Block Kit limits;
+further messages of a long answer, and answers that need Slack calls first (/subscribe), arrive at the
+stand-in's ``response_url`` sink. Socket Mode: the stand-in pushes an envelope through its websocket
+and records the client's ack, whose payload carries the answer.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -16,7 +19,9 @@ import aiohttp
 from bot.commands import COMMANDS, Spec, handle_text
 from bot.platforms.slack import EVENTS_PATH, SLASH_COMMANDS
 from bot.render.slack import render_slack
-from bot.reply import Reply
+from bot.reply import Item, Reply, Section
+from facts.model import build_record
+from facts.store import load_catalogue
 from tests.running import TIMEOUT, base_url, loopback_config, run, running
 from tests.standins.slack_api import (
     DEFAULT_CHANNEL,
@@ -46,8 +51,9 @@ def expected(ctx, text: str) -> list[dict]:
 
 async def post_command(
     http: aiohttp.ClientSession, runtime, fake: FakeSlack, command: str, text: str, name: str, **signing
-) -> tuple[int, float]:
-    """POST one signed slash command; returns (HTTP status, seconds until the response)."""
+) -> tuple[int, float, dict | None]:
+    """POST one signed slash command; returns (HTTP status, seconds until the response, JSON body or
+    None when the body is empty or not JSON)."""
     body, headers = signed_slash_request(
         signing.pop("secret", SECRET),
         command=command,
@@ -57,8 +63,21 @@ async def post_command(
     )
     started = time.monotonic()
     async with http.post(base_url(runtime) + EVENTS_PATH, data=body, headers=headers) as response:
-        await response.read()
-        return response.status, time.monotonic() - started
+        raw = await response.read()
+        seconds = time.monotonic() - started
+        is_json = response.content_type == "application/json" and raw
+        return response.status, seconds, json.loads(raw) if is_json else None
+
+
+def message_of(body: dict) -> dict:
+    return {"text": body.get("text"), "blocks": body.get("blocks")}
+
+
+def assert_valid_body(body: dict | None) -> None:
+    """An immediate response as Slack wants it: a plain fallback and blocks within the limits."""
+    assert body is not None, "the answer belongs in the ack's body"
+    assert body["text"] and body["text"].strip(), "every message needs its plain fallback"
+    assert block_errors(body["blocks"]) == []
 
 
 def assert_valid_messages(responses) -> None:
@@ -67,21 +86,23 @@ def assert_valid_messages(responses) -> None:
         assert block_errors(response.blocks) == []
 
 
-def test_http_mode_acks_at_once_and_answers_in_channel(tmp_path, make_ctx):
+def test_http_mode_answers_in_the_ack_in_channel(tmp_path, make_ctx):
     ctx = make_ctx()
 
     async def scenario():
         async with FakeSlack() as fake, running(http_config(tmp_path, fake), ctx) as runtime:
             async with aiohttp.ClientSession() as http:
-                status, seconds = await post_command(http, runtime, fake, "/trade", "", "trade")
+                status, seconds, body = await post_command(http, runtime, fake, "/trade", "", "trade")
                 assert status == 200 and seconds < 3.0
-                want = expected(ctx, "/trade")
-                responses = await fake.wait_for_responses(len(want), TIMEOUT)
-            assert [r.name for r in responses] == ["trade"] * len(want)
-            assert [r.response_type for r in responses] == ["in_channel"] * len(want)
-            assert [{"text": r.text, "blocks": r.blocks} for r in responses] == want
-            assert_valid_messages(responses)
-            assert "US$6 billion, 2023" in responses[0].text
+                (want,) = expected(ctx, "/trade")  # one message: all of it in the ack
+                assert_valid_body(body)
+                assert body["response_type"] == "in_channel"
+                assert message_of(body) == want
+                assert "US$6 billion, 2023" in body["text"]
+                # asked again (now from the cache): the same answer
+                _, _, again = await post_command(http, runtime, fake, "/trade", "", "trade2")
+                assert again == body
+            assert fake.responses == []  # nothing left for response_url
 
     run(scenario())
 
@@ -92,24 +113,90 @@ def test_umbrella_command_and_usage_errors(tmp_path, make_ctx):
     async def scenario():
         async with FakeSlack() as fake, running(http_config(tmp_path, fake), ctx) as runtime:
             async with aiohttp.ClientSession() as http:
-                status, _ = await post_command(http, runtime, fake, "/kazkor", "agreements 2024", "umbrella")
+                status, _, umbrella = await post_command(
+                    http, runtime, fake, "/kazkor", "agreements 2024", "umbrella"
+                )
                 assert status == 200
-                want = expected(ctx, "/agreements 2024")
-                umbrella = await fake.wait_for_responses(len(want), TIMEOUT)
-                assert [{"text": r.text, "blocks": r.blocks} for r in umbrella] == want
-                assert {r.response_type for r in umbrella} == {"in_channel"}
-                assert any("12 Jun 2024" in r.text for r in umbrella)
+                (want,) = expected(ctx, "/agreements 2024")
+                assert_valid_body(umbrella)
+                assert message_of(umbrella) == want and umbrella["response_type"] == "in_channel"
+                assert "12 Jun 2024" in umbrella["text"]
 
-                status, _ = await post_command(http, runtime, fake, "/agreements", "20x4", "usage")
+                status, _, hint = await post_command(http, runtime, fake, "/agreements", "20x4", "usage")
                 assert status == 200
-                *_, hint = await fake.wait_for_responses(len(want) + 1, TIMEOUT)
-                assert (hint.name, hint.response_type) == ("usage", "ephemeral")
-                assert hint.text.startswith("'20x4' is not a year.")
+                assert_valid_body(hint)
+                assert hint["response_type"] == "ephemeral"
+                assert hint["text"].startswith("'20x4' is not a year.")
 
-                status, _ = await post_command(http, runtime, fake, "/kazkor", "", "bare")
-                *_, bare = await fake.wait_for_responses(len(want) + 2, TIMEOUT)
-                assert bare.name == "bare" and bare.text.startswith("Kazkor answers questions")
-            assert_valid_messages(fake.responses)
+                status, _, unknown = await post_command(http, runtime, fake, "/kazkor", "frobnicate", "u")
+                assert status == 200 and unknown["response_type"] == "ephemeral"
+                assert unknown["text"].startswith("Unknown command /frobnicate.")
+
+                status, _, bare = await post_command(http, runtime, fake, "/kazkor", "", "bare")
+                assert_valid_body(bare)
+                assert bare["text"].startswith("Kazkor answers questions")
+            assert fake.responses == []
+
+    run(scenario())
+
+
+def test_a_long_answer_sends_its_further_parts_to_response_url_in_order(tmp_path, make_ctx, monkeypatch):
+    long_reply = Reply(
+        title="A long answer",
+        sections=tuple(Section(f"Part {n}", (Item(f"line {n} " + "x" * 200),)) for n in range(120)),
+    )
+    monkeypatch.setitem(COMMANDS, "search", Spec("search", lambda c, ctx: long_reply, "search.", "/search"))
+    want = render_slack(long_reply)
+    assert len(want) >= 3
+
+    async def scenario():
+        async with FakeSlack() as fake, running(http_config(tmp_path, fake), make_ctx()) as runtime:
+            async with aiohttp.ClientSession() as http:
+                status, seconds, body = await post_command(http, runtime, fake, "/search", "x", "long")
+                assert status == 200 and seconds < 3.0
+                assert_valid_body(body)
+                assert body["response_type"] == "in_channel" and message_of(body) == want[0]
+                rest = await fake.wait_for_responses(len(want) - 1, TIMEOUT)
+            assert [r.name for r in rest] == ["long"] * (len(want) - 1)
+            assert [{"text": r.text, "blocks": r.blocks} for r in rest] == want[1:]
+            assert {r.response_type for r in rest} == {"in_channel"}
+            assert_valid_messages(rest)
+
+    run(scenario())
+
+
+def test_an_added_fact_changes_the_cached_answer(tmp_path, make_ctx):
+    """The rendered-answer cache must not serve a stale /timeline once a fact is added."""
+    ctx = make_ctx()
+    ctx.catalogue = load_catalogue()  # our own copy: this test adds to it
+    event = build_record(
+        "event",
+        {
+            "id": "evt-2030-consulate-almaty",
+            "summary": "Korea opened a consulate in Almaty.",
+            "cite": [{"source": "mofa-rok", "quote": "A consulate opened."}],
+            "title": "Consulate opens",
+            "type": "other",
+            "date": "2030-05-01",
+            "place": "Almaty",
+        },
+        "test event",
+    )
+
+    async def scenario():
+        async with FakeSlack() as fake, running(http_config(tmp_path, fake), ctx) as runtime:
+            async with aiohttp.ClientSession() as http:
+                _, _, before = await post_command(http, runtime, fake, "/timeline", "2030", "t1")
+                _, _, cached = await post_command(http, runtime, fake, "/timeline", "2030", "t2")
+                assert cached == before and "Consulate opens" not in before["text"]
+                assert before["response_type"] == "in_channel"  # "no events for 2030" is an answer
+                hits = runtime.slack.replies.hits
+                assert hits >= 1
+                ctx.catalogue.add(event, "test event")
+                _, _, after = await post_command(http, runtime, fake, "/timeline", "2030", "t3")
+                assert runtime.slack.replies.hits == hits  # recomputed, not served from the cache
+                assert "Consulate opens" in after["text"]
+                assert message_of(after) == expected(ctx, "/timeline 2030")[0]
 
     run(scenario())
 
@@ -118,23 +205,22 @@ def test_forged_and_stale_requests_are_refused(tmp_path, make_ctx):
     async def scenario():
         async with FakeSlack() as fake, running(http_config(tmp_path, fake), make_ctx()) as runtime:
             async with aiohttp.ClientSession() as http:
-                forged, _ = await post_command(http, runtime, fake, "/trade", "", "forged", secret="guess")
-                stale, _ = await post_command(
+                forged, _, _ = await post_command(http, runtime, fake, "/trade", "", "forged", secret="guess")
+                stale, _, _ = await post_command(
                     http, runtime, fake, "/trade", "", "stale", timestamp=int(time.time()) - 6 * 60
                 )
                 async with http.post(base_url(runtime) + EVENTS_PATH, data=b"command=%2Ftrade") as unsigned:
                     assert unsigned.status == 401
                 assert (forged, stale) == (401, 401)
                 # a correct one still works afterwards, and only it is answered
-                ok, _ = await post_command(http, runtime, fake, "/help", "", "ok")
-                assert ok == 200
-                await fake.wait_for_responses(1, TIMEOUT)
-            assert [r.name for r in fake.responses] == ["ok"]
+                ok, _, body = await post_command(http, runtime, fake, "/help", "", "ok")
+                assert ok == 200 and body["text"].startswith("Kazkor answers questions")
+            assert fake.responses == [] and fake.calls["response_url"] == 0
 
     run(scenario())
 
 
-def test_socket_mode_acks_and_answers(tmp_path, make_ctx):
+def test_socket_mode_answers_in_the_ack_payload(tmp_path, make_ctx):
     ctx = make_ctx()
 
     async def scenario():
@@ -148,12 +234,39 @@ def test_socket_mode_acks_and_answers(tmp_path, make_ctx):
                     "/agreements", "2024", response_url=fake.response_url("sock")
                 )
                 (ack,) = await fake.wait_for_acks(1, TIMEOUT)
-                want = expected(ctx, "/agreements 2024")
-                responses = await fake.wait_for_responses(len(want), TIMEOUT)
+                (want,) = expected(ctx, "/agreements 2024")
+                hint_envelope = await fake.push_slash_command("/agreements", "20x4")
+                _, hint = await fake.wait_for_acks(2, TIMEOUT)
             assert ack["envelope_id"] == envelope
-            assert [{"text": r.text, "blocks": r.blocks} for r in responses] == want
-            assert {r.response_type for r in responses} == {"in_channel"}
+            assert_valid_body(ack["payload"])
+            assert ack["payload"]["response_type"] == "in_channel"
+            assert message_of(ack["payload"]) == want
+            assert hint["envelope_id"] == hint_envelope
+            assert hint["payload"]["response_type"] == "ephemeral"
+            assert hint["payload"]["text"].startswith("'20x4' is not a year.")
+            assert fake.responses == []
             assert fake.calls["apps.connections.open"] >= 1
+
+    run(scenario())
+
+
+def test_socket_mode_long_answer_follows_the_ack(tmp_path, make_ctx, monkeypatch):
+    long_reply = Reply(
+        title="A long answer",
+        sections=tuple(Section(f"Part {n}", (Item(f"line {n} " + "x" * 200),)) for n in range(120)),
+    )
+    monkeypatch.setitem(COMMANDS, "search", Spec("search", lambda c, ctx: long_reply, "search.", "/search"))
+    want = render_slack(long_reply)
+
+    async def scenario():
+        async with FakeSlack() as fake:
+            config = http_config(tmp_path, fake, slack_app_token=fake.app_token)
+            async with running(config, make_ctx()):
+                await fake.push_slash_command("/search", "x", response_url=fake.response_url("sock"))
+                (ack,) = await fake.wait_for_acks(1, TIMEOUT)
+                rest = await fake.wait_for_responses(len(want) - 1, TIMEOUT)
+            assert message_of(ack["payload"]) == want[0]
+            assert [{"text": r.text, "blocks": r.blocks} for r in rest] == want[1:]
 
     run(scenario())
 
@@ -171,8 +284,11 @@ def test_subscribe_gets_the_admin_flag(tmp_path, make_ctx, monkeypatch):
         async with FakeSlack() as fake, running(http_config(tmp_path, fake), make_ctx()) as runtime:
             fake.set_user("U0BOSS", is_admin=True)
             async with aiohttp.ClientSession() as http:
-                await post_command(http, runtime, fake, "/subscribe", "", "member")
-                await fake.wait_for_responses(1, TIMEOUT)
+                # acked empty at once (users.info comes first), answered through response_url
+                status, _, body = await post_command(http, runtime, fake, "/subscribe", "", "member")
+                assert (status, body) == (200, None)
+                (answer,) = await fake.wait_for_responses(1, TIMEOUT)
+                assert (answer.name, answer.text) == ("member", "Subscribed.")
                 body, headers = signed_slash_request(
                     SECRET,
                     command="/kazkor",

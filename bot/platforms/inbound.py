@@ -8,6 +8,7 @@ import dataclasses
 import importlib
 import inspect
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -68,3 +69,90 @@ async def ask_admin_check(check: Callable[..., Any], **arguments: Any) -> bool:
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         arguments = {name: value for name, value in arguments.items() if name in parameters}
     return bool(await check(**arguments))
+
+
+# --- rendered replies, cached ---------------------------------------------------------------------
+
+# Commands whose answer is a pure function of (command name, arguments, catalogue, local date): they
+# read ``ctx.catalogue`` and (only /upcoming) ``ctx.today()`` and nothing else — not the channel, the
+# user, ``extra`` (chat type, thread, admin flag) nor the state store. Never add a command here that
+# reads or changes state (/subscribe, /unsubscribe, /subscriptions).
+CACHEABLE_COMMANDS = frozenset({"trade", "agreements", "timeline", "upcoming", "search", "source", "help"})
+CACHE_SIZE = 512  # rendered answers kept (least recently used dropped first)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendered:
+    """A Reply rendered for one platform: its message parts, in order, and whether all may see it.
+    Shared between requests when cached: senders must not modify the parts."""
+
+    parts: tuple[Any, ...]
+    public: bool
+
+
+class RenderedReplies:
+    """Command -> rendered answer for one front end, with a bounded LRU cache for the commands in
+    :data:`CACHEABLE_COMMANDS`.
+
+    Why serving a cached answer is safe: such an answer depends on nothing but the command text and
+    the catalogue (plus, for /upcoming, today's date in ``ctx.tz``), and the key holds all of it:
+
+    * the platform (each renders differently) and the normalised command: the canonical name (aliases
+      and the ``/kazkor`` umbrella resolved, ``@BotName`` dropped) and the arguments, split on
+      whitespace but kept verbatim (/search and /source echo them back);
+    * the local date in ``ctx.tz`` and the zone itself, so /upcoming moves on at local midnight;
+    * the catalogue object, ``len(catalogue)`` and the number of sources: the catalogue only grows
+      (``Catalogue.add`` indexes a new record or raises before touching anything), so any added fact
+      or source changes the key and the next request recomputes; a replaced catalogue is another key.
+
+    Errors (``kind == "error"``, an unexpected failure) are never cached, so a retry recomputes. The
+    /help text comes from the command registry, which is complete once ``bot.commands`` is imported;
+    a cache lives as long as its front end. Everything runs on the event loop: no locking needed.
+    """
+
+    def __init__(self, platform: str, render: Callable[[Reply], Any], maxsize: int = CACHE_SIZE) -> None:
+        self.platform = platform
+        self._render = render
+        self._maxsize = maxsize
+        self._entries: OrderedDict[tuple, Rendered] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def render(self, reply: Reply) -> Rendered:
+        return Rendered(tuple(self._render(reply)), reply.public)
+
+    def answer(self, command: Command, ctx: Context) -> Rendered:
+        """Dispatch and render ``command``, from the cache when its answer cannot have changed."""
+        name = canonical_name(command)
+        if name not in CACHEABLE_COMMANDS:
+            return self.render(answer(command, ctx))
+        catalogue = ctx.catalogue
+        key = (
+            self.platform,
+            name,
+            command.args,
+            ctx.today(),
+            ctx.tz,
+            catalogue,  # by identity (Catalogue does not define __eq__)
+            len(catalogue),
+            len(catalogue.sources),
+        )
+        entries = self._entries
+        cached = entries.get(key)
+        if cached is not None:
+            entries.move_to_end(key)
+            self.hits += 1
+            return cached
+        self.misses += 1
+        reply = answer(command, ctx)
+        rendered = self.render(reply)
+        if reply.kind != "error":
+            entries[key] = rendered
+            if len(entries) > self._maxsize:
+                entries.popitem(last=False)
+        return rendered
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

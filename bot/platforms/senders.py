@@ -6,7 +6,7 @@ platform's documented limits and turns the library's errors into the platform-ne
 
 Rate limits, with ``aiolimiter`` (already installed as python-telegram-bot's ``rate-limiter`` extra):
 
-* Telegram: about 30 messages per second overall. Paced evenly at ``per_second`` (default 29/s, a little
+* Telegram: about 30 messages per second overall. Paced evenly at ``per_second`` (default 29.5/s, a little
   under the limit) with a bucket of capacity 1, so there is never a burst that a sliding one-second
   window would count as 31.
 * Slack: about one message per second per channel (``chat.postMessage``). One small limiter per
@@ -43,7 +43,7 @@ from bot.reply import Reply
 
 log = logging.getLogger(__name__)
 
-TELEGRAM_PER_SECOND = 29.0
+TELEGRAM_PER_SECOND = 29.5
 SLACK_SECONDS_PER_MESSAGE = 1.1  # per channel: "about 1 per second", with a margin for network jitter
 
 # Telegram descriptions that mean the bot can no longer post to that chat at all.
@@ -257,7 +257,7 @@ async def _telegram_bot(config: Config) -> tuple[Any, Any]:
     from telegram.request import HTTPXRequest
 
     # Bot() alone gets a pool of one connection: concurrent sends would queue and time out.
-    request = HTTPXRequest(connection_pool_size=64, pool_timeout=10.0)
+    request = HTTPXRequest(connection_pool_size=64, pool_timeout=10.0, read_timeout=20.0)
     updates_request = HTTPXRequest(connection_pool_size=1)
     bot = Bot(
         config.telegram_token or "",

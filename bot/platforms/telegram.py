@@ -35,8 +35,9 @@ from bot.commands import ALIASES, COMMANDS, Context
 from bot.config import Config
 from bot.platforms.inbound import (
     SUBSCRIPTION_COMMANDS,
+    Rendered,
+    RenderedReplies,
     admin_check,
-    answer,
     ask_admin_check,
     needs_admin_check,
     parse_text,
@@ -54,6 +55,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message"]
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll may wait; stopping interrupts it at once
 MAX_DESCRIPTION = 256  # setMyCommands: 1-256 characters per description
+# Answers cite sources, not pages to preview. One immutable object, shared by every sendMessage.
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def handled_commands() -> list[str]:
@@ -115,6 +118,7 @@ class TelegramFrontEnd:
         self.application.add_handler(MessageHandler(filters.COMMAND & only_new_messages, self.on_unknown))
         self.application.add_error_handler(self.on_error)
         self._started: list[str] = []
+        self.replies = RenderedReplies(PLATFORM, render_telegram)
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -201,15 +205,15 @@ class TelegramFrontEnd:
             message.text or "", platform=PLATFORM, channel=str(chat.id), user=str(user.id) if user else ""
         )
         if isinstance(parsed, Reply):
-            reply = parsed
+            rendered = self.replies.render(parsed)
         else:
             extra: dict[str, Any] = {"chat_type": chat.type, "thread": thread}
             if needs_admin_check(parsed):
                 extra["is_admin"] = await self._is_admin(
                     context, chat.id, chat.type, user.id if user else None
                 )
-            reply = answer(with_extra(parsed, **extra), self.ctx)
-        await self._send(context, message, reply, thread)
+            rendered = self.replies.answer(with_extra(parsed, **extra), self.ctx)
+        await self._send(context, message, rendered, thread)
 
     async def _is_admin(
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, chat_type: str, user_id: int | None
@@ -227,20 +231,21 @@ class TelegramFrontEnd:
         )
 
     async def _send(
-        self, context: ContextTypes.DEFAULT_TYPE, message: Message, reply: Reply, thread: int | None
+        self, context: ContextTypes.DEFAULT_TYPE, message: Message, rendered: Rendered, thread: int | None
     ) -> None:
         """Every part in order. Answers go to the chat; a usage hint or error in a group quotes the
         asker's message (Telegram has no messages visible to one member only)."""
         quote = None
-        if not reply.public and message.chat.type != ChatType.PRIVATE:
+        chat_id = message.chat.id
+        if not rendered.public and message.chat.type != ChatType.PRIVATE:
             quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
-        for part in render_telegram(reply):
+        for part in rendered.parts:
             await context.bot.send_message(
-                chat_id=message.chat.id,
+                chat_id=chat_id,
                 text=part,
                 parse_mode=ParseMode.HTML,
                 message_thread_id=thread,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                link_preview_options=NO_PREVIEW,
                 reply_parameters=quote,
             )
             quote = None  # quote once, on the first part

@@ -193,6 +193,7 @@ class Delivery:
         self.on_outcome = on_outcome  # (platform, "sent" | "skipped" | "failed"), e.g. for metrics
         self.writer = LedgerWriter(state)
         self._locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._touched: set[tuple[str, str]] = set()  # subscriptions this instance moved or paused
 
     # -- entry points -----------------------------------------------------------------------------
 
@@ -251,8 +252,9 @@ class Delivery:
     ) -> Summary:
         summary = Summary()
         async with self._locks[key_of(sub)]:
-            # The stored subscription is the truth: it may have been moved, paused or removed meanwhile.
-            current = self.state.subscription(*key_of(sub))
+            # A fan-out that overlapped this one may have moved or paused it: then the stored one is the
+            # truth. (Reading every subscription back from TinyDB would scan the table each time.)
+            current = self.state.subscription(*key_of(sub)) if key_of(sub) in self._touched else sub
             if current is None or not current.get("active", True):
                 return summary
             reminders = self._due(current, day)
@@ -397,12 +399,14 @@ class Delivery:
                 self.state.save_subscription(current)
 
         log.warning("%s:%s: deactivating the subscription: %s", sub["platform"], sub["channel"], reason)
+        self._touched.add(key_of(sub))
         await asyncio.to_thread(write)
         self._changed()
 
     async def _move(self, sub: dict[str, Any], new_channel: str) -> dict[str, Any]:
         platform, old = key_of(sub)
         log.warning("%s:%s moved to %s: moving the subscription and resending", platform, old, new_channel)
+        self._touched.update({(platform, old), (platform, new_channel)})
         moved = await asyncio.to_thread(self.state.move_subscription, platform, old, new_channel)
         self._changed()
         return moved or {**sub, "channel": new_channel}
