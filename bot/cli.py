@@ -109,9 +109,7 @@ def cmd_reminders(args: argparse.Namespace) -> int:
             print(f"{day.isoformat()} ({config.tz.key}): {len(reminders) or 'nothing'} due")
             for reminder in reminders:
                 print(f"  • {reminder.text()}")
-    print(
-        f"{total} reminder{'s' * (total != 1)} over {args.days} day{'s' * (args.days != 1)} (dry run)."
-    )
+    print(f"{total} reminder{'s' * (total != 1)} over {args.days} day{'s' * (args.days != 1)} (dry run).")
     return EXIT_OK
 
 
@@ -139,7 +137,12 @@ def cmd_facts(args: argparse.Namespace) -> int:
         except DataError as exc:
             print(f"invalid: {exc}", file=sys.stderr)
             return EXIT_FAILURE
-        plurals = {"figure": "figures", "agreement": "agreements", "event": "events", "anniversary": "anniversaries"}
+        plurals = {
+            "figure": "figures",
+            "agreement": "agreements",
+            "event": "events",
+            "anniversary": "anniversaries",
+        }
         counts = ", ".join(f"{len(catalogue.of_kind(kind))} {word}" for kind, word in plurals.items())
         print(f"valid: {len(catalogue.sources)} sources, {counts}")
         return EXIT_OK
