@@ -193,6 +193,8 @@ class ReminderService:
     async def _fire(self, platform: str, channel: str) -> None:
         """The job: start the fan-out for this subscription and return at once."""
         self.fired += 1
+        # report the tick when the job fires, not when its fan-out ends: a long fan-out is not a stall
+        self._report_tick(fired=True)
         self._spawn(self.post_now(platform, channel), f"kazkor-reminders-{platform}-{channel}")
 
     # -- posting ----------------------------------------------------------------------------------------
