@@ -351,11 +351,13 @@ def test_kazkor_run_serves_health_and_metrics_and_watches_the_platform(tmp_path,
                         body = await response.json()
                         assert response.status == 200, body
                         assert body["platforms"]["telegram"]["connected"] is True
-                    runtime.metrics.command("telegram", "trade", 0.02)
+                    tg.push_command(4242, "/trade")  # a real command through the front end
+                    await tg.wait_for_sent(1, 10)
                     async with http.get(url + "/metrics") as response:
                         text = await response.text()
                     assert 'kazkor_platform_up{platform="telegram"} 1.0' in text
                     assert 'kazkor_commands_total{command="trade",platform="telegram"} 1.0' in text
+                    assert 'kazkor_reply_seconds_count{platform="telegram"} 1.0' in text
 
                     watch = next(s for s in runtime.services if s.name == "platform-watch")
                     assert watch is not None

@@ -108,6 +108,9 @@ def install_ops(runtime: Any) -> None:
     monitor: Monitor = runtime.monitor
     metrics: Metrics = runtime.metrics
     runtime.http.route_setups.append(lambda web_app: add_ops_routes(web_app, monitor, metrics))
+    for front_end in (runtime.telegram, runtime.slack):
+        if front_end is not None:
+            front_end.replies.observe = metrics.command  # commands by platform and name, reply latency
 
     checks: dict[str, Check] = {}
     if runtime.telegram is not None:

@@ -8,6 +8,7 @@ import dataclasses
 import importlib
 import inspect
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -116,6 +117,14 @@ class RenderedReplies:
         self._maxsize = maxsize
         self._entries: OrderedDict[tuple, Rendered] = OrderedDict()
         self.hits = self.misses = 0
+        # (platform, command name, seconds from receipt to reply sent): set by `kazkor run` to the metrics
+        self.observe: Callable[[str, str, float], None] | None = None
+
+    def report(self, parsed: Command | Reply, started: float) -> None:
+        """Count one answered command (``started``: ``time.perf_counter()`` when it arrived)."""
+        if self.observe is not None:
+            name = canonical_name(parsed) if isinstance(parsed, Command) else "other"
+            self.observe(self.platform, name, time.perf_counter() - started)
 
     def render(self, reply: Reply) -> Rendered:
         return Rendered(tuple(self._render(reply)), reply.public)

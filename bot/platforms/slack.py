@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from time import time
+import time
 from typing import Any
 
 import aiohttp
@@ -33,7 +33,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.commands import COMMANDS, Context
+from bot.commands import COMMANDS, Command, Context
 from bot.config import Config
 from bot.platforms.inbound import (
     ADMIN_COMMANDS,
@@ -47,7 +47,7 @@ from bot.platforms.inbound import (
     with_extra,
 )
 from bot.render.slack import render_slack
-from bot.reply import Reply
+from bot.reply import Reply, usage
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class SocketModeHandler(AsyncSocketModeHandler):
     request context, set once the envelope's response has been sent."""
 
     async def handle(self, client, req) -> None:  # type: ignore[override]
-        start = time()
+        start = time.time()
         sent = asyncio.Event()
         request = AsyncBoltRequest(
             mode="socket_mode", body=req.payload, headers=build_headers(req), context={ACK_SENT: sent}
@@ -191,8 +191,10 @@ class SlackFrontEnd:
     ) -> None:
         """Answer one slash command: the first message in the ack, any further ones through its
         ``response_url``; or, for :data:`ACK_FIRST_COMMANDS`, an empty ack first and every message after."""
+        started = time.perf_counter()
         channel, user = command.get("channel_id", ""), command.get("user_id", "")
         text = f"{command.get('command', '')} {command.get('text', '')}".strip()
+        parsed: Command | Reply = usage("Empty command.", "/help")
         try:
             parsed = parse_text(text, platform=PLATFORM, channel=channel, user=user)
             if isinstance(parsed, Reply):
@@ -204,6 +206,7 @@ class SlackFrontEnd:
                     extra["is_admin"] = await self._is_admin(client, user)
                 rendered = self.replies.answer(with_extra(parsed, **extra), self.ctx)
                 await self._respond_parts(command, respond, rendered, rendered.parts)
+                self.replies.report(parsed, started)
                 return
             else:
                 parsed = with_extra(parsed, chat_type=chat_type_of(channel), thread=None)
@@ -217,6 +220,7 @@ class SlackFrontEnd:
             blocks=first["blocks"],
             response_type="in_channel" if rendered.public else "ephemeral",
         )
+        self.replies.report(parsed, started)
         if rest:
             if ack_sent is not None:
                 try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -198,6 +199,7 @@ class TelegramFrontEnd:
         await self._answer(message, context)
 
     async def _answer(self, message: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
+        started = time.perf_counter()
         chat = message.chat
         user = message.from_user
         thread = topic_of(message)
@@ -214,6 +216,7 @@ class TelegramFrontEnd:
                 )
             rendered = self.replies.answer(with_extra(parsed, **extra), self.ctx)
         await self._send(context, message, rendered, thread)
+        self.replies.report(parsed, started)
 
     async def _is_admin(
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, chat_type: str, user_id: int | None
