@@ -4,8 +4,9 @@ Run: python bench/bench_telegram.py [--updates N]
 Target (issue 3): kazkor's updates answered/s >= 0.85 x the echo bot's, same run, same stand-in.
 
 The stand-in Bot API runs in this process (its own thread and loop); each bot runs in its own process
-and long-polls it with the same library settings (sequential update processing, the default; the same
-getUpdates timeout and allowed_updates), with the same warm-up and the same N. N ``/trade`` updates
+and long-polls it with the same getUpdates timeout and allowed_updates, the same warm-up and the same
+N. The bare bots process updates one at a time (the library's default); kazkor answers up to 4 chats
+side by side, each chat in order (``bot/platforms/chat_order.py``). N ``/trade`` updates
 over 20 private chats are queued at once; measured: N / time until the stand-in accepted the N-th
 ``sendMessage``. Bots:
 

@@ -62,6 +62,29 @@ def test_long_polling_answers_in_private_chats_groups_and_forum_topics(tmp_path,
     run(scenario())
 
 
+def test_a_slow_chat_holds_up_no_other_chat_and_each_chat_keeps_its_order(tmp_path, make_ctx):
+    """Telegram is slow to take one chat's answer: other chats are answered meanwhile, and the slow
+    chat's later commands wait for it, so that chat still reads its answers in the order it asked."""
+    ctx = make_ctx()
+    slow, other = PRIVATE, PRIVATE + 1
+    asked = ["/trade", "/source evt-2024-10-06-referendum", "/help", "/agreements 2021", "/timeline 2019"]
+
+    async def scenario():
+        async with FakeTelegram() as fake, running(telegram_config(tmp_path, fake), ctx):
+            fake.delay_next("sendMessage", 1.5, target=slow)  # the slow chat's first answer only
+            for text in asked:
+                fake.push_command(slow, text)
+            fake.push_command(other, "/help", user_id=1002)
+            want = [part for text in asked for part in expected(ctx, text)]
+            sent = await fake.wait_for_sent(len(want) + 1, TIMEOUT)
+            assert [m.text for m in sent if m.chat_id == slow] == want
+            # the other chat's answer was taken while the slow chat's first answer was still held
+            assert sent[0].chat_id == other
+            assert sent[0].text == expected(ctx, "/help")[0]
+
+    run(scenario())
+
+
 def test_menu_lists_every_command_at_start(tmp_path, make_ctx):
     async def scenario():
         async with FakeTelegram() as fake, running(telegram_config(tmp_path, fake), make_ctx()):
@@ -124,7 +147,9 @@ def test_subscribe_gets_admin_flag_chat_type_and_topic(tmp_path, make_ctx, monke
             fake.push_command(FORUM, "/subscribe", chat_type="supergroup", thread_id=9, is_topic=True)
             fake.push_command(PRIVATE, "/subscribe@KazkorBot")
             await fake.wait_for_sent(2, TIMEOUT)
-        topic, private = seen
+        # chats are answered side by side: the order across chats is not fixed
+        by_channel = {command.channel: command for command in seen}
+        topic, private = by_channel[str(FORUM)], by_channel[str(PRIVATE)]
         assert (topic.name, topic.platform, topic.channel) == ("subscribe", "telegram", str(FORUM))
         assert topic.extra == {"chat_type": "supergroup", "thread": 9, "is_admin": False}
         assert private.extra == {"chat_type": "private", "thread": None, "is_admin": True}

@@ -34,6 +34,7 @@ from telegram.ext import (
 
 from bot.commands import ALIASES, COMMANDS, Context
 from bot.config import Config
+from bot.platforms.chat_order import PerChatOrder
 from bot.platforms.inbound import (
     SUBSCRIPTION_COMMANDS,
     Rendered,
@@ -110,6 +111,8 @@ class TelegramFrontEnd:
             .get_updates_connection_pool_size(2)
             # No JobQueue: it would start a second APScheduler; reminders have their own (one scheduler).
             .job_queue(None)
+            # Chats answered side by side, each chat's commands in order (see bot.platforms.chat_order).
+            .concurrent_updates(PerChatOrder())
         )
         if self.webhook_url:
             builder = builder.updater(None)  # updates arrive through our web server

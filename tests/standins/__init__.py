@@ -99,7 +99,7 @@ class StandIn:
         self.calls: Counter[str] = Counter()
         self.port: int | None = None
         self._faults = FaultQueue()
-        self._delays: dict[str, list[float]] = {}
+        self._delays: dict[tuple[str, str | None], list[float]] = {}
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -181,14 +181,18 @@ class StandIn:
 
     # --- faults and delays -----------------------------------------------------------------------
 
-    def delay_next(self, method: str, seconds: float, count: int = 1) -> None:
-        """Make the next ``count`` calls of ``method`` wait ``seconds`` before being answered."""
-        self._delays.setdefault(method, []).extend([seconds] * count)
+    def delay_next(self, method: str, seconds: float, count: int = 1, target: Any = None) -> None:
+        """Make the next ``count`` calls of ``method`` (to ``target`` only, e.g. a chat id, if given)
+        wait ``seconds`` before being answered."""
+        key = (method, None if target is None else str(target))
+        self._delays.setdefault(key, []).extend([seconds] * count)
 
-    async def apply_delay(self, method: str) -> None:
-        delays = self._delays.get(method)
-        if delays:
-            await asyncio.sleep(delays.pop(0))
+    async def apply_delay(self, method: str, target: Any = None) -> None:
+        for key in ((method, None if target is None else str(target)), (method, None)):
+            delays = self._delays.get(key)
+            if delays:
+                await asyncio.sleep(delays.pop(0))
+                return
 
     def take_fault(self, method: str, target: Any = None) -> Fault | None:
         return self._faults.take(method, target)

@@ -372,7 +372,7 @@ class FakeSlack(StandIn):
         token = _bearer(request) or params.pop("token", None)
         self.calls[method] += 1
         self.requests.append((method, params))
-        await self.apply_delay(method)
+        await self.apply_delay(method, params.get("channel"))
         try:
             self._check_token(method, token)
             self._check_fault(method, params.get("channel"))

@@ -316,7 +316,7 @@ class FakeTelegram(StandIn):
         params = _decode_params(await read_params(request))
         self.calls[method] += 1
         self.requests.append((method, params))
-        await self.apply_delay(method)
+        await self.apply_delay(method, params.get("chat_id"))
         try:
             self._check_fault(method, params)
             self._check_rate(method, params)
