@@ -24,6 +24,7 @@ Bounded: every wait has a timeout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -132,19 +133,36 @@ def push_and_wait(fake: FakeTelegram, n: int) -> float:
     return time.perf_counter() - started
 
 
-def measure(kind: str, updates: int, warmup: int, rounds: int, tmp: str) -> dict:
-    with FakeTelegram.run_in_thread() as fake:
-        bot = start_bot(kind, fake, tmp)
-        try:
-            fake.wait_until_sync(lambda: fake.calls["getUpdates"] >= 1, START_TIMEOUT, f"{kind} polling")
+def measure(kinds: tuple[str, ...], updates: int, warmup: int, rounds: int, tmp: str) -> dict:
+    """All bots up at once, each on its own stand-in; rounds alternate between them so a slow spell
+    of the machine (2 CPUs, shared) falls on every bot alike. Median round per bot."""
+    with contextlib.ExitStack() as stack:
+        fakes = {kind: stack.enter_context(FakeTelegram.run_in_thread()) for kind in kinds}
+        bots = {kind: start_bot(kind, fakes[kind], tmp) for kind in kinds}
+        for bot in bots.values():
+            stack.callback(stop_bot, bot)
+        for kind, fake in fakes.items():
+            fake.wait_until_sync(lambda f=fake: f.calls["getUpdates"] >= 1, START_TIMEOUT, f"{kind} polling")
             push_and_wait(fake, warmup)
-            times = sorted(push_and_wait(fake, updates) for _ in range(rounds))
-            seconds = times[len(times) // 2]
-            sizes = [len(m.text) for m in fake.sent[-updates:]]
-            return {"per_s": updates / seconds, "seconds": seconds, "chars": sum(sizes) / len(sizes)}
-        finally:
-            bot.terminate()
-            bot.wait(15)
+        times: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for _ in range(rounds):
+            for kind in kinds:
+                times[kind].append(push_and_wait(fakes[kind], updates))
+        results = {}
+        for kind in kinds:
+            seconds = sorted(times[kind])[rounds // 2]
+            sizes = [len(m.text) for m in fakes[kind].sent[-updates:]]
+            results[kind] = {"per_s": updates / seconds, "seconds": seconds, "chars": sum(sizes) / len(sizes)}
+        return results
+
+
+def stop_bot(bot: subprocess.Popen) -> None:
+    bot.terminate()
+    try:
+        bot.wait(15)
+    except subprocess.TimeoutExpired:
+        bot.kill()
+        bot.wait(5)
 
 
 def main() -> None:
@@ -153,19 +171,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--updates", type=int, default=600)
     parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        results = {
-            kind: measure(kind, args.updates, args.warmup, args.rounds, tmp)
-            for kind in ("echo", "same", "kazkor")
-        }
+        results = measure(("echo", "same", "kazkor"), args.updates, args.warmup, args.rounds, tmp)
 
     print(
         f"Telegram long polling: {args.updates} queued /trade updates over {CHATS} chats "
-        f"x {args.rounds} rounds (median shown), after {args.warmup} warm-up; CPUs: {os.cpu_count()}"
+        f"x {args.rounds} alternating rounds (median shown), after {args.warmup} warm-up; "
+        f"CPUs: {os.cpu_count()}"
     )
     print()
     print(f"{'bot':<8} {'answered/s':>11} {'ms/update':>10} {'seconds':>8} {'reply chars':>12}")

@@ -23,6 +23,8 @@ from telegram.ext import BaseUpdateProcessor
 # measured 16 at about 0.55 of the throughput of 4: the HTTP client's pool does more work per request
 # the more requests it holds).
 MAX_CONCURRENT_UPDATES = 4
+# Updates taken from the queue at once (running or waiting for their chat or a free slot).
+MAX_WAITING_UPDATES = 1024
 
 
 def chat_of(update: object) -> int | None:
@@ -33,10 +35,14 @@ def chat_of(update: object) -> int | None:
 
 
 class PerChatOrder(BaseUpdateProcessor):
-    __slots__ = ("_chats",)
+    __slots__ = ("_chats", "_running")
 
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
-        super().__init__(max_concurrent_updates)
+    def __init__(self, max_running: int = MAX_CONCURRENT_UPDATES) -> None:
+        # The library's own semaphore is taken before an update knows it must wait for its chat: at a
+        # small limit, one chat's queued commands would fill it and stall every other chat. So it only
+        # bounds waiting updates (generously), and ``_running`` bounds the ones actually running.
+        super().__init__(max_concurrent_updates=MAX_WAITING_UPDATES)
+        self._running = asyncio.Semaphore(max_running)
         # chat id -> [its lock, updates holding or waiting for it]; dropped when the count is 0, so
         # the table holds only chats with work in progress.
         self._chats: dict[int, list[Any]] = {}
@@ -44,12 +50,13 @@ class PerChatOrder(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = chat_of(update)
         if chat is None:
-            await coroutine
+            async with self._running:
+                await coroutine
             return
         entry = self._chats.setdefault(chat, [asyncio.Lock(), 0])
         entry[1] += 1
         try:
-            async with entry[0]:
+            async with entry[0], self._running:
                 await coroutine
         finally:
             entry[1] -= 1
@@ -61,7 +68,3 @@ class PerChatOrder(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to free: the library awaits the update tasks before it shuts the processor."""
-
-    @property
-    def chats_in_progress(self) -> int:
-        return len(self._chats)
