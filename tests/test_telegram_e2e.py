@@ -85,6 +85,39 @@ def test_a_slow_chat_holds_up_no_other_chat_and_each_chat_keeps_its_order(tmp_pa
     run(scenario())
 
 
+def test_flood_control_on_an_answer_is_waited_out_and_the_answer_sent_once(tmp_path, make_ctx):
+    ctx = make_ctx()
+
+    async def scenario():
+        async with FakeTelegram() as fake, running(telegram_config(tmp_path, fake), ctx):
+            fake.fail_next(
+                "sendMessage",
+                status=429,
+                description="Too Many Requests: retry after 1",
+                parameters={"retry_after": 1},
+                chat_id=GROUP,
+            )
+            fake.push_command(GROUP, "/help", chat_type="group")
+            (sent,) = await fake.wait_for_sent(1, TIMEOUT)
+            assert sent.text == expected(ctx, "/help")[0]
+            assert fake.calls["sendMessage"] == 2  # refused once, then accepted
+            # a wait longer than an answer stays useful: dropped (logged), not sent late
+            fake.fail_next(
+                "sendMessage",
+                status=429,
+                description="Too Many Requests: retry after 600",
+                parameters={"retry_after": 600},
+                chat_id=GROUP,
+            )
+            fake.push_command(GROUP, "/trade", chat_type="group")
+            fake.push_command(PRIVATE, "/help")
+            await fake.wait_for_sent(2, TIMEOUT)
+            await asyncio.sleep(0.2)
+            assert [m.chat_id for m in fake.sent] == [GROUP, PRIVATE]
+
+    run(scenario())
+
+
 def test_menu_lists_every_command_at_start(tmp_path, make_ctx):
     async def scenario():
         async with FakeTelegram() as fake, running(telegram_config(tmp_path, fake), make_ctx()):

@@ -77,6 +77,13 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
+def telegram_retry_after(exc: Any) -> float:
+    """Seconds a ``telegram.error.RetryAfter`` asks to wait (an int now, a timedelta in later PTB)."""
+    with warnings.catch_warnings():  # PTB 22 warns that retry_after will become a timedelta
+        warnings.simplefilter("ignore")
+        return _seconds(exc.retry_after)
+
+
 def _telegram_fault(exc: Exception) -> DeliveryFault:
     """A python-telegram-bot exception as a delivery fault. Specific classes first: BadRequest and
     TimedOut subclass NetworkError."""
@@ -93,9 +100,7 @@ def _telegram_fault(exc: Exception) -> DeliveryFault:
     )
 
     if isinstance(exc, RetryAfter):
-        with warnings.catch_warnings():  # PTB 22 warns that retry_after will become a timedelta
-            warnings.simplefilter("ignore")
-            return RetryLater(_seconds(exc.retry_after))
+        return RetryLater(telegram_retry_after(exc))
     if isinstance(exc, ChatMigrated):
         return ChannelMoved(str(exc.new_chat_id))
     if isinstance(exc, Forbidden):

@@ -12,6 +12,7 @@ username, so ``/agreements@KazkorBot`` matches), ``start()``, ``setMyCommands``,
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import BotCommand, LinkPreviewOptions, Message, ReplyParameters, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -45,6 +46,7 @@ from bot.platforms.inbound import (
     parse_text,
     with_extra,
 )
+from bot.platforms.senders import telegram_retry_after
 from bot.render.telegram import render_telegram
 from bot.reply import Reply
 
@@ -57,6 +59,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message"]
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll may wait; stopping interrupts it at once
 MAX_DESCRIPTION = 256  # setMyCommands: 1-256 characters per description
+# Flood control on an answer: wait as Telegram asks, if the answer is still timely by then; at most
+# this many tries and this long a wait (the chat's later commands queue behind it).
+ANSWER_TRIES = 3
+MAX_ANSWER_WAIT = 30.0
 # Answers cite sources, not pages to preview. One immutable object, shared by every sendMessage.
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -246,14 +252,23 @@ class TelegramFrontEnd:
         if not rendered.public and message.chat.type != ChatType.PRIVATE:
             quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
         for part in rendered.parts:
-            await context.bot.send_message(
-                chat_id=chat_id,
-                text=part,
-                parse_mode=ParseMode.HTML,
-                message_thread_id=thread,
-                link_preview_options=NO_PREVIEW,
-                reply_parameters=quote,
-            )
+            for attempt in range(1, ANSWER_TRIES + 1):
+                try:
+                    await context.bot.send_message(
+                        chat_id=chat_id,
+                        text=part,
+                        parse_mode=ParseMode.HTML,
+                        message_thread_id=thread,
+                        link_preview_options=NO_PREVIEW,
+                        reply_parameters=quote,
+                    )
+                    break
+                except RetryAfter as exc:
+                    wait = telegram_retry_after(exc)
+                    if attempt == ANSWER_TRIES or wait > MAX_ANSWER_WAIT:
+                        raise  # on_error logs it; the answer is dropped rather than sent stale
+                    log.info("Telegram: flood control in chat %s, answering in %.0f s", chat_id, wait)
+                    await asyncio.sleep(wait)
             quote = None  # quote once, on the first part
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
