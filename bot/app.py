@@ -202,5 +202,5 @@ def run(config: Config) -> int:
         return EXIT_USAGE
     from bot.cli import build_context
 
-    ctx = build_context(config)  # loads the catalogue and the state once
+    ctx = build_context(config, writer=True)  # loads the catalogue and the state once; one writer
     return asyncio.run(main(config, ctx))

@@ -27,11 +27,14 @@ def _config() -> Config:
         raise SystemExit(EXIT_USAGE) from None
 
 
-def build_context(config: Config, *, with_state: bool = True):
-    """Load the catalogue (and the facts added to the state file) into a command context."""
+def build_context(config: Config, *, with_state: bool = True, writer: bool = False):
+    """Load the catalogue (and the facts added to the state file) into a command context.
+
+    ``writer``: this process changes the state all along (``run``, ``post-due``): take the state
+    file's lock now, and stop with a clear message if another kazkor process has it."""
     from bot.commands import Context
     from facts.model import DataError
-    from facts.store import StateStore, load_catalogue
+    from facts.store import StateBusy, StateStore, load_catalogue
 
     try:
         catalogue = load_catalogue()
@@ -40,7 +43,11 @@ def build_context(config: Config, *, with_state: bool = True):
         raise SystemExit(EXIT_FAILURE) from None
     state = None
     if with_state:
-        state = StateStore(config.state_path)
+        try:
+            state = StateStore(config.state_path, exclusive=writer)
+        except StateBusy as exc:
+            print(f"kazkor: {exc}", file=sys.stderr)
+            raise SystemExit(EXIT_FAILURE) from None
         if state.info.message:
             print(f"kazkor: warning: {state.info.message}", file=sys.stderr)
         try:
@@ -162,6 +169,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
 def _add_facts(args: argparse.Namespace, ctx: Any) -> int:
     """Add facts from a JSON file (one record or a list) to the state file; all or nothing per record."""
     from facts.model import DataError
+    from facts.store import StateBusy
 
     if not args.kind or not args.file:
         print("kazkor facts add needs --kind and --file, e.g. --kind event --file new.json", file=sys.stderr)
@@ -178,6 +186,9 @@ def _add_facts(args: argparse.Namespace, ctx: Any) -> int:
             record = ctx.state.add_fact(args.kind, item, ctx.catalogue)
         except DataError as exc:
             print(f"kazkor: {args.file} record {i} refused: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        except StateBusy as exc:
+            print(f"kazkor: nothing added: {exc}", file=sys.stderr)
             return EXIT_FAILURE
         added += 1
         print(f"added {record.kind} {record.id}")

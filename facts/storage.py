@@ -6,8 +6,8 @@ fsynced, then atomically renamed over the old file, and the folder is fsynced so
 a power cut. A reader therefore always sees either the old or the new file, never half of one.
 
 This is a ``Storage`` subclass of its own (not a ``JSONStorage`` subclass, which keeps a stale handle on the
-replaced file). It keeps the last state it read or wrote in memory, because this process is the only writer
-(see the README's design section): TinyDB then never re-reads the file on a query.
+replaced file). It keeps the last state it read or wrote in memory, because one process at a time is the
+writer (``facts.store.StateStore`` holds the file's lock): TinyDB then never re-reads the file on a query.
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ class AtomicJSONStorage(Storage):
         self._cache: dict[str, dict[str, Any]] | None = None
         self.moved_aside: Path | None = None
         self.corruption_message: str | None = None
-        # A writer killed between mkstemp and rename leaves its temp file behind; we are the only writer.
+
+    def remove_leftovers(self) -> None:
+        """Delete temp files a writer killed between mkstemp and rename left behind. Only the writer
+        (the holder of the state file's lock) may: another process's temp file may be in use."""
         for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
             leftover.unlink(missing_ok=True)
 

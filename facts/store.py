@@ -212,26 +212,79 @@ class StateInfo:
     message: str | None
 
 
+class StateBusy(Exception):
+    """Another process is the state file's writer (``kazkor run``, ``post-due``...)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"the state file {path} is in use by another kazkor process (kazkor run or post-due). "
+            f"Only one process may change it: stop that one first, or change subscriptions in the chat."
+        )
+        self.path = path
+
+
 class StateStore:
     """The TinyDB state file. One lock serialises every access, from threads and the event loop alike.
 
     Tables: ``subscriptions``, ``ledger`` (what was delivered) and ``facts`` (records added at run time).
     The ledger's keys are also kept in a set in memory so "was this sent?" never scans the table.
+
+    One process at a time may write the file: the writer holds ``<state file>.lock`` (an OS file lock,
+    released by the kernel even when the process is killed). ``exclusive=True`` takes it at open and
+    raises :class:`StateBusy` if another process has it (``kazkor run``, ``post-due``). Otherwise it is
+    taken at the first write, after re-reading the file so that write starts from the writer's last
+    state, never from a stale copy; if another process has it, the write raises :class:`StateBusy`
+    and nothing is written. Reading never needs the lock (writes are atomic renames).
     """
 
-    def __init__(self, path: str | Path) -> None:
-        from tinydb import TinyDB  # imported here so `kazkor ask` without state stays light
-
-        from facts.storage import AtomicJSONStorage
+    def __init__(self, path: str | Path, *, exclusive: bool = False) -> None:
+        from filelock import FileLock  # imported here so `kazkor ask` without state stays light
 
         self.path = Path(path)
         self._lock = threading.RLock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # thread_local=False: methods run on worker threads too, and the lock belongs to the process.
+        self._writer = FileLock(f"{self.path}.lock", timeout=0, thread_local=False)
+        if exclusive:
+            self._become_writer()
+        self._open()
+
+    def _open(self) -> None:
+        from tinydb import TinyDB
+
+        from facts.storage import AtomicJSONStorage
+
         self.db = TinyDB(self.path, storage=AtomicJSONStorage)
         storage = self.db.storage
         assert isinstance(storage, AtomicJSONStorage)
+        if self._writer.is_locked:
+            storage.remove_leftovers()
         self.db.tables()  # first read: a corrupt file is moved aside now, not in the middle of a command
         self.info = StateInfo(self.path, storage.moved_aside, storage.corruption_message)
         self._ledger_keys: set[str] = {doc["key"] for doc in self.db.table("ledger").all()}
+        self._claims: set[str] | None = None
+
+    def _become_writer(self) -> None:
+        from filelock import Timeout
+
+        try:
+            self._writer.acquire()
+        except Timeout:
+            raise StateBusy(self.path) from None
+
+    def _writing(self) -> None:
+        """Called (under ``_lock``) before every write: make this process the writer if it is not."""
+        if self._writer.is_locked:
+            return
+        self._become_writer()
+        # Another process may have written since we read: start again from the file. TinyDB caches
+        # query results and id counters per table, so a fresh TinyDB, not just a fresh read.
+        self.db.close()
+        self._open()
+
+    @property
+    def is_writer(self) -> bool:
+        return self._writer.is_locked
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -241,6 +294,8 @@ class StateStore:
     def close(self) -> None:
         with self._lock:
             self.db.close()
+            if self._writer.is_locked:
+                self._writer.release()
 
     # -- added facts ----------------------------------------------------------------------------
 
@@ -250,6 +305,7 @@ class StateStore:
             raise DataError(f"state facts: unknown kind {kind!r}")
         record = build_record(kind, raw, "added fact")
         with self._lock:
+            self._writing()
             catalogue.check(record, "added fact")
             self.db.table("facts").insert({"kind": kind, "record": raw})
             catalogue.add(record, "added fact")
@@ -287,6 +343,7 @@ class StateStore:
         from tinydb import where
 
         with self._lock:
+            self._writing()
             table = self.db.table("subscriptions")
             cond = (where("platform") == sub["platform"]) & (where("channel") == sub["channel"])
             table.upsert(dict(sub), cond)
@@ -295,6 +352,7 @@ class StateStore:
         from tinydb import where
 
         with self._lock:
+            self._writing()
             table = self.db.table("subscriptions")
             removed = table.remove((where("platform") == platform) & (where("channel") == channel))
         return bool(removed)
@@ -307,6 +365,7 @@ class StateStore:
 
     def record_delivery(self, key: str, **details: Any) -> None:
         with self._lock:
+            self._writing()
             if key in self._ledger_keys:
                 return
             self.db.table("ledger").insert({"key": key, **details})
@@ -319,7 +378,7 @@ class StateStore:
     # -- delivery claims (issue 4: a "pending" mark written before each send) ------------------------
 
     def _claim_keys(self) -> set[str]:
-        keys = getattr(self, "_claims", None)
+        keys = self._claims
         if keys is None:
             keys = self._claims = {doc["key"] for doc in self.db.table("pending").all()}
         return keys
@@ -331,6 +390,7 @@ class StateStore:
         already there: a send of this key started earlier and was never confirmed nor released).
         """
         with self._lock:
+            self._writing()
             if key in self._ledger_keys:
                 return "delivered"
             claims = self._claim_keys()
@@ -345,6 +405,7 @@ class StateStore:
         from tinydb import where
 
         with self._lock:
+            self._writing()
             claims = self._claim_keys()
             if key in claims:
                 self.db.table("pending").remove(where("key") == key)
@@ -360,6 +421,7 @@ class StateStore:
         from tinydb import where
 
         with self._lock:
+            self._writing()
             claims = self._claim_keys()
             done = claims & self._ledger_keys
             if done:
@@ -382,6 +444,7 @@ class StateStore:
 
         moved = where("key").test(lambda k: isinstance(k, str) and k.startswith(old_prefix))
         with self._lock:
+            self._writing()
             subs = self.db.table("subscriptions")
             at_old = (where("platform") == platform) & (where("channel") == old)
             at_new = (where("platform") == platform) & (where("channel") == new)
@@ -414,6 +477,7 @@ class StateStore:
         and writes once; the tables' id counters and query caches are reset afterwards.
         """
         with self._lock:
+            self._writing()
             pending = self._claim_keys()
             released = set(releases)
             statuses: list[str] = []

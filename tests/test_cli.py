@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -131,3 +132,32 @@ def test_facts_add_stores_a_fact_that_later_answers_and_refuses_a_bad_one(tmp_pa
     assert "bad.json record 0 refused: added fact (id 'evt-x'): field 'date'" in refused.stderr
     again = kazkor("ask", "/timeline 2030", tmp_path=tmp_path)
     assert again.stdout.count("Consulate opens") == 1
+
+
+def test_a_second_writer_is_refused_and_the_state_stays_whole(tmp_path):
+    """While `kazkor run` (here: a store holding the lock) owns the state file, `post-due` stops with one
+    clear line and a console /subscribe answers that nothing was saved; the file is unchanged."""
+    from facts.store import StateStore
+
+    path = tmp_path / "state.json"
+    running = StateStore(path, exclusive=True)
+    running.save_subscription({"platform": "telegram", "channel": "-100A", "time": "09:00"})
+    before = path.read_bytes()
+    try:
+        post_due = kazkor("post-due", "--date", "2024-09-29", tmp_path=tmp_path)
+        assert post_due.returncode == 1
+        assert post_due.stderr.strip() == (
+            f"kazkor: the state file {path} is in use by another kazkor process (kazkor run or post-due). "
+            "Only one process may change it: stop that one first, or change subscriptions in the chat."
+        )
+        console = kazkor("console", stdin="/subscribe 08:00\n/trade\n", tmp_path=tmp_path)
+        assert console.returncode == 0
+        assert f"Not saved: the state file {path} is in use" in console.stdout
+        assert "Latest trade turnover (2023)" in console.stdout  # and the console goes on
+        assert "Traceback" not in console.stdout + console.stderr
+        assert path.read_bytes() == before
+    finally:
+        running.close()
+    saved = kazkor("console", stdin="/subscribe 08:00\n", tmp_path=tmp_path)
+    assert "Not saved" not in saved.stdout
+    assert len(json.loads(path.read_text())["subscriptions"]) == 2

@@ -241,10 +241,25 @@ def test_doctor_all_good(tmp_path):
     names = [line.split(":")[0] for line in lines[:-1]]
     assert names == ["✓ configuration", "✓ state file", "✓ curated data", "✓ telegram", "✓ slack"]
     assert "1 subscriptions" in result.stdout
+    assert "no kazkor process is writing it" in result.stdout
     assert "@KazkorBot" in result.stdout
     assert lines[-1] == "all checks passed"
     for secret in (tg.token, slack.bot_token):
         assert secret not in result.stdout + result.stderr
+
+
+def test_doctor_says_when_a_running_kazkor_holds_the_state_file(tmp_path):
+    from facts.store import StateStore
+
+    state = tmp_path / "state.json"
+    running = StateStore(state, exclusive=True)  # as `kazkor run` does
+    running.save_subscription({"platform": "slack", "channel": "C1", "time": "09:00"})
+    try:
+        result = _doctor({"KAZKOR_DB": str(state)})
+    finally:
+        running.close()
+    line = next(line for line in result.stdout.splitlines() if "state file" in line)
+    assert line.startswith("✓ state file") and "in use by a running kazkor process" in line
 
 
 def test_doctor_wrong_token_exits_1_with_a_fix_and_no_token(tmp_path):

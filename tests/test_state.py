@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from facts.model import DataError
-from facts.store import StateStore, load_catalogue
+from facts.store import StateBusy, StateStore, load_catalogue
 
 WRITER = r"""
 import sys
@@ -134,3 +134,55 @@ def test_a_bad_curated_record_is_refused_at_load_naming_file_and_record(tmp_path
     with pytest.raises(DataError) as err:
         load_catalogue(tmp_path)
     assert str(err.value).startswith(f"events.json record 3 (id '{events[3]['id']}'): field 'date'")
+
+
+def _sub(channel: str) -> dict:
+    return {"platform": "telegram", "channel": channel, "time": "09:00", "tz": "Asia/Almaty"}
+
+
+def _channels(path: Path) -> list[str]:
+    store = StateStore(path)
+    try:
+        return [sub["channel"] for sub in store.subscriptions()]
+    finally:
+        store.close()
+
+
+def test_one_writer_at_a_time_and_a_late_writer_starts_from_the_file(tmp_path):
+    """`kazkor run` holds the state; a console opened meanwhile can read but not write, and once run
+    has stopped, the console's write starts from what run wrote last, not from its own stale copy."""
+    path = tmp_path / "state.json"
+    run = StateStore(path, exclusive=True)
+    run.save_subscription(_sub("-100A"))
+    console = StateStore(path)  # reads -100A
+    with pytest.raises(StateBusy, match=f"{path} is in use by another kazkor process"):
+        console.save_subscription(_sub("-100B"))
+    with pytest.raises(StateBusy):
+        StateStore(path, exclusive=True)  # a second `kazkor run` or `post-due`
+    assert console.subscriptions() == [_sub("-100A")]  # reading needs no lock
+    run.save_subscription(_sub("-100C"))  # run goes on; the console's copy is now stale
+    run.record_delivery("telegram:-100A:k")
+    run.close()
+
+    console.save_subscription(_sub("-100B"))
+    assert console.is_writer
+    console.close()
+    assert _channels(path) == ["-100A", "-100C", "-100B"]
+    again = StateStore(path, exclusive=True)
+    assert again.delivered("telegram:-100A:k")  # run's ledger survived the console's write
+    again.close()
+
+
+def test_only_the_writer_removes_a_killed_writers_temp_file(tmp_path):
+    path = tmp_path / "state.json"
+    writer = StateStore(path, exclusive=True)
+    writer.save_subscription(_sub("-100A"))
+    in_flight = tmp_path / ".state.json.x1y2.tmp"  # as a write in progress (or a killed one) leaves it
+    in_flight.write_text("{}")
+    reader = StateStore(path)  # e.g. `kazkor ask` while `kazkor run` writes
+    assert in_flight.exists()
+    reader.close()
+    writer.close()
+    StateStore(path, exclusive=True).close()  # the next writer: no other writer can own it now
+    assert not in_flight.exists()
+    assert _channels(path) == ["-100A"]

@@ -18,6 +18,7 @@ from bot.commands.parse import Command, ParseError, parse
 from bot.commands.timeline import timeline, upcoming
 from bot.commands.trade import trade
 from bot.reply import Item, Reply, ReplyBuilder, usage
+from facts.store import StateBusy
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ def dispatch(command: Command, ctx: Context) -> Reply:
         return spec.handler(command, ctx)
     except UsageError as exc:
         return usage(f"{exc} Usage: /{spec.name} — {spec.summary}", spec.example)
+    except StateBusy as exc:  # e.g. /subscribe in `kazkor console` while `kazkor run` is up
+        return Reply(title=f"Not saved: {exc}", kind="error")
     except Exception:
         log.exception("command /%s failed", spec.name)
         return Reply(

@@ -176,10 +176,22 @@ def check_state(config: Config) -> list[Check]:
             "state file",
             True,
             f"{path}: {count('subscriptions')} subscriptions, {count('ledger')} deliveries recorded, "
-            f"{count('facts')} added facts",
+            f"{count('facts')} added facts; {_writer_status(path)}",
         )
     )
     return checks
+
+
+def _writer_status(path: Path) -> str:
+    """Whether a kazkor process holds the state file's writer lock (a lock held for an instant)."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(f"{path}.lock", timeout=0, thread_local=False)
+    try:
+        with lock:
+            return "no kazkor process is writing it"
+    except Timeout:
+        return "in use by a running kazkor process (run or post-due)"
 
 
 # -- curated data ---------------------------------------------------------------------------------

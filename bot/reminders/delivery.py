@@ -452,7 +452,7 @@ def post_due_cli(config: Any, day: date | None = None) -> int:
     from bot.cli import EXIT_FAILURE, EXIT_OK, build_context
     from bot.platforms.senders import open_senders
 
-    ctx = build_context(config)
+    ctx = build_context(config, writer=True)  # a running `kazkor run` has the state: stop here
 
     async def main() -> Summary:
         async with open_senders(config) as senders:
