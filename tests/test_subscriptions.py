@@ -62,6 +62,11 @@ def test_console_subscribe_defaults_to_nine_in_the_configured_zone(ctx, state):
     assert sub["active"] is True and sub["created_by"] == "console" and sub["thread"] is None
     assert sub["created_at"] == "2024-09-20T07:00:00+00:00"
     assert ctx.changes == [1]  # the scheduler was told
+    # the console cannot be posted to: the answer says so and where the posts do go
+    assert reply.footer.endswith(
+        "The console is a preview: nothing is posted here. Subscribe a Slack or Telegram channel to get "
+        "the posts, or run `kazkor reminders --date YYYY-MM-DD --days 30` to see what would be posted."
+    )
     # the next reminders, computed with due(): the referendum's 7-day and same-day reminders
     assert lines(reply)[:2] == [
         "Sun 29 Sep 2024 09:00 — In 7 days (6 Oct): Nationwide referendum on building a nuclear power plant "
@@ -75,6 +80,7 @@ def test_console_subscribe_defaults_to_nine_in_the_configured_zone(ctx, state):
 def test_an_admin_subscribes_with_a_time_and_zone_in_either_order(ctx, state):
     reply = dispatch(command("/subscribe asia/seoul 7:30", is_admin=True, thread="42"), ctx)
     assert reply.kind == "answer" and "07:30 (Asia/Seoul)" in reply.title
+    assert reply.footer == "Change the time with /subscribe HH:MM Area/City; stop with /unsubscribe."
     sub = state.subscription("telegram", "-100500")
     assert (sub["time"], sub["tz"], sub["thread"], sub["created_by"]) == ("07:30", "Asia/Seoul", "42", "777")
     reply = dispatch(command("/subscribe 18:00 America/New_York", is_admin=True, user="888"), ctx)

@@ -34,6 +34,15 @@ log = logging.getLogger(__name__)
 REFUSAL = "Only channel admins can change this channel's reminders."
 LOOKAHEAD_DAYS = 90  # how far /subscriptions looks for the next reminders
 SHOWN_NEXT = 5
+# The console has no channel to post to: its subscription is a preview of what a channel would get.
+CONSOLE_NOTE = (
+    "The console is a preview: nothing is posted here. Subscribe a Slack or Telegram channel to get the "
+    "posts, or run `kazkor reminders --date YYYY-MM-DD --days 30` to see what would be posted."
+)
+
+
+def _footer(command: Command, text: str) -> str:
+    return f"{text} {CONSOLE_NOTE}" if command.platform == "console" else text
 
 
 def is_admin(command: Command) -> bool:
@@ -136,7 +145,9 @@ def subscribe(command: Command, ctx: Context) -> Reply:
         f"This channel {verb} reminders at {when} ({zone}): {describe_leads(leads_of(sub))}."
     )
     _add_next(builder, ctx, sub)
-    builder.footer = "Change the time with /subscribe HH:MM Area/City; stop with /unsubscribe."
+    builder.footer = _footer(
+        command, "Change the time with /subscribe HH:MM Area/City; stop with /unsubscribe."
+    )
     return builder.build()
 
 
@@ -178,7 +189,7 @@ def subscriptions(command: Command, ctx: Context) -> Reply:
         reason = sub.get("inactive_reason") or "the bot could not post here"
         builder = ReplyBuilder(f"Reminders for this channel are paused: {reason}.")
         builder.section("Resume", [Item("Fix access for the bot, then an admin types /subscribe again.")])
-    builder.footer = "Admins: /subscribe HH:MM Area/City to change, /unsubscribe to stop."
+    builder.footer = _footer(command, "Admins: /subscribe HH:MM Area/City to change, /unsubscribe to stop.")
     return builder.build()
 
 
