@@ -78,7 +78,10 @@ def source(args: tuple[str, ...], ctx: Context) -> Reply:
     items = []
     for citation in record.cite:
         n = builder.cite(citation.source, catalogue.source_label(citation.source))
-        items.append(Item(f"“{citation.quote}”", (n,)))
+        if catalogue.sources[citation.source].kind == "seed":
+            items.append(Item(f"“{citation.quote}”", (n,)))
+        else:  # an outside source's citation is a short statement of what it says, not its words
+            items.append(Item(f"{citation.quote} (what the source states; not a quotation)", (n,)))
     builder.section("What the source says", items)
     notes = []
     if record.correction:

@@ -49,7 +49,7 @@ def upcoming(args: tuple[str, ...], ctx: Context) -> Reply:
         builder.footer = "Look further ahead: /upcoming 366"
         return builder.build()
     items = [
-        record_item(builder, ctx.catalogue, occ.record, f"{occ.on.isoformat()}: {occ.describe()}")
+        record_item(builder, ctx.catalogue, occ.record, f"{occ.when()}: {occ.describe()}")
         for occ in found[:MAX_ITEMS]
     ]
     builder.section("Anniversaries and events", items)

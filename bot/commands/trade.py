@@ -27,10 +27,15 @@ def figure_items(builder: ReplyBuilder, ctx: Context, figures: list[Figure], lea
         same = list(group)
         first = same[0]
         phrases = " / ".join(dict.fromkeys(f"“{f.phrase}”" for f in same))
-        ranked_above = next((f.ranked_above for f in same if f.ranked_above), ())
-        after = f" (after {', '.join(ranked_above)})" if ranked_above else ""
+        refs_of = {f.id: cite_all(builder, ctx.catalogue, f) for f in same}
+        naming = next((f for f in same if f.ranked_above), None)
+        after = ""
+        if naming is not None:
+            after = f" (after {', '.join(naming.ranked_above)})"
+            if len(same) > 1:  # only some sources name the partners above: say which
+                after = after[:-1] + " per " + "".join(f"[{n}]" for n in refs_of[naming.id]) + ")"
         text = f"{lead}{figure_value(first)}{after}, {first.as_of.human()} — {phrases}"
-        refs = merge_refs(*(cite_all(builder, ctx.catalogue, f) for f in same))
+        refs = merge_refs(*refs_of.values())
         items.append(Item(text, refs, first.id))
     return items
 

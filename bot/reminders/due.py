@@ -34,6 +34,15 @@ class Occurrence:
     def milestone(self) -> bool:
         return self.ordinal is not None and self.ordinal % MILESTONE_EVERY == 0
 
+    def when(self) -> str:
+        """When it is observed, at the record's own precision: ``2027-01-28``, ``2027-08`` or ``2027``
+        (a month- or year-precision date is never shown as a made-up day)."""
+        if self.precision == "year":
+            return f"{self.on.year:04d}"
+        if self.precision == "month":
+            return f"{self.on.year:04d}-{self.on.month:02d}"
+        return self.on.isoformat()
+
     def describe(self) -> str:
         from bot.commands.format import ordinal
 
