@@ -243,6 +243,22 @@ def test_search_finds_the_k_silk_road_initiative_at_the_2024_state_visit(ask):
     assert set(cited_outlets(reply, item)) >= {ASTANA_TIMES, DIPLOMACY_JOURNAL}
 
 
+@pytest.mark.parametrize(
+    "words, record_id, sentence",
+    [
+        ("cargo flights", "evt-2024-09-11-embassy-roundtable", "additional cargo flights between Almaty"),
+        ("SeoulTech", "evt-2024-09-11-embassy-roundtable", "SeoulTech establishing an AI School"),
+        ("Intergovernmental Commission", "evt-2024-06-12-yoon-state-visit-astana", "The Business Council"),
+        ("joint research", "evt-2021-08-tokayev-state-visit-seoul", "Moon Jae-in proposed a potential joint"),
+    ],
+)
+def test_undated_statements_in_the_seeds_are_found_and_sourced(ask, words, record_id, sentence):
+    """Plans and standing bodies the seeds mention without a date hang on the event they were said at."""
+    hits = [i.record_id for s in ask(f"/search {words}").sections for i in s.items]
+    assert hits[0] == record_id
+    assert any(sentence in line for line in lines(ask(f"/source {record_id}")))
+
+
 def test_the_referendum_is_told_as_scheduled_not_as_held(ask):
     """The seeds (September 2024) only announce it; nothing here reports that it took place."""
     reply = ask("/source evt-2024-10-06-referendum")
