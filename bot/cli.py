@@ -34,6 +34,7 @@ def build_context(config: Config, *, with_state: bool = True, writer: bool = Fal
     file's lock now, and stop with a clear message if another kazkor process has it."""
     from bot.commands import Context
     from facts.model import DataError
+    from facts.storage import NotAStateFile
     from facts.store import StateBusy, StateStore, load_catalogue
 
     try:
@@ -45,8 +46,11 @@ def build_context(config: Config, *, with_state: bool = True, writer: bool = Fal
     if with_state:
         try:
             state = StateStore(config.state_path, exclusive=writer)
-        except StateBusy as exc:
+        except (StateBusy, NotAStateFile) as exc:
             print(f"kazkor: {exc}", file=sys.stderr)
+            raise SystemExit(EXIT_FAILURE) from None
+        except OSError as exc:  # e.g. a folder that cannot be created, or no permission
+            print(f"kazkor: cannot open the state file KAZKOR_DB={config.state_path}: {exc}", file=sys.stderr)
             raise SystemExit(EXIT_FAILURE) from None
         if state.info.message:
             print(f"kazkor: warning: {state.info.message}", file=sys.stderr)

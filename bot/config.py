@@ -6,10 +6,13 @@ Nothing else in the code reads ``os.environ``: tests build a :class:`Config` fro
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from bot.clock import parse_zone
 
 DEFAULT_TZ = "Asia/Almaty"
 DEFAULT_PORT = 3000
@@ -28,6 +31,25 @@ def default_db_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("kazkor", appauthor=False)) / "state.json"
+
+
+# A Telegram user id is a positive number; a Slack member id is U or W and capitals/digits.
+_ADMIN_RE = re.compile(r"^(?:(telegram):)?(\d{1,15})$|^(?:(slack):)?([UW][A-Z0-9]{2,20})$", re.IGNORECASE)
+
+
+def parse_admin(entry: str) -> str:
+    """One KAZKOR_ADMINS entry in its canonical form (``telegram:123``, ``slack:U0123ABCD`` or a bare
+    id), or ConfigError: an entry that can never match anyone must not pass silently."""
+    match = _ADMIN_RE.match(entry)
+    if not match:
+        raise ConfigError(
+            f"KAZKOR_ADMINS: {entry[:40]!r} is not a user id; write telegram:123456789 (a numeric "
+            "Telegram user id) or slack:U0123ABCD (a Slack member id), comma separated"
+        )
+    if match.group(2):
+        return f"telegram:{match.group(2)}" if match.group(1) else match.group(2)
+    member = match.group(4).upper()
+    return f"slack:{member}" if match.group(3) else member
 
 
 @dataclass(frozen=True)
@@ -79,13 +101,15 @@ class Config:
             value = env.get(name, "").strip()
             return value or None
 
-        tz_name = get("KAZKOR_TZ") or DEFAULT_TZ
-        try:
-            tz = ZoneInfo(tz_name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"KAZKOR_TZ: unknown time zone {tz_name!r}; use an IANA name such as Asia/Almaty"
-            ) from None
+        tz_name = get("KAZKOR_TZ")
+        tz = ZoneInfo(DEFAULT_TZ)
+        if tz_name is not None:
+            zone = parse_zone(tz_name)  # any letter case; "localtime" and "Factory" are not places
+            if zone is None:
+                raise ConfigError(
+                    f"KAZKOR_TZ: unknown time zone {tz_name!r}; use an IANA name such as Asia/Almaty"
+                )
+            tz = ZoneInfo(zone)
 
         port_text = get("PORT") or str(DEFAULT_PORT)
         if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
@@ -133,7 +157,13 @@ class Config:
             raise ConfigError("SLACK_APP_TOKEN: an app-level token starts with 'xapp-'")
 
         db = get("KAZKOR_DB")
-        admins = frozenset(a for a in (get("KAZKOR_ADMINS") or "").replace(",", " ").split() if a)
+        if db and Path(db).expanduser().is_dir():
+            raise ConfigError(
+                f"KAZKOR_DB: {db!r} is a folder; give the state file's path, e.g. {db.rstrip('/')}/state.json"
+            )
+        admins = frozenset(
+            parse_admin(a) for a in (get("KAZKOR_ADMINS") or "").replace(",", " ").split() if a
+        )
         return cls(
             tz=tz,
             db_path=Path(db).expanduser() if db else None,

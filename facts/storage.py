@@ -25,6 +25,10 @@ from tinydb.storages import Storage
 log = logging.getLogger(__name__)
 
 
+class NotAStateFile(Exception):
+    """``KAZKOR_DB`` names a file that is not a kazkor state file (nothing was changed)."""
+
+
 class AtomicJSONStorage(Storage):
     def __init__(self, path: str | os.PathLike[str], **_: Any) -> None:
         self.path = Path(path)
@@ -32,6 +36,9 @@ class AtomicJSONStorage(Storage):
         self._cache: dict[str, dict[str, Any]] | None = None
         self.moved_aside: Path | None = None
         self.corruption_message: str | None = None
+        # Only the writer (the holder of the state file's lock) moves a damaged file aside: a reader
+        # (`kazkor ask` beside a running bot) reports it and answers from an empty state.
+        self.may_move_aside = False
 
     def remove_leftovers(self) -> None:
         """Delete temp files a writer killed between mkstemp and rename left behind. Only the writer
@@ -59,6 +66,21 @@ class AtomicJSONStorage(Storage):
                 raise ValueError("top level is not an object")
             return data
         except ValueError as exc:
+            if not raw.lstrip().startswith(b"{"):
+                # A state file, even a torn one, starts with "{": this is someone else's file
+                # (a mistyped KAZKOR_DB). Never rename or overwrite it.
+                raise NotAStateFile(
+                    f"KAZKOR_DB={self.path} is not a kazkor state file (not a JSON object); it was left "
+                    f"untouched. Point KAZKOR_DB at the bot's state file, or at a new path."
+                ) from None
+            if not self.may_move_aside:
+                message = (
+                    f"state file {self.path} does not parse ({exc}); answering without it. It was left in "
+                    f"place: kazkor run or post-due moves it aside when it starts."
+                )
+                log.warning(message)
+                self.corruption_message = message
+                return {}  # cached: not re-read (and re-reported) on every query
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
             os.replace(self.path, aside)

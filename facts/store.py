@@ -259,6 +259,7 @@ class StateStore:
         assert isinstance(storage, AtomicJSONStorage)
         if self._writer.is_locked:
             storage.remove_leftovers()
+            storage.may_move_aside = True
         self.db.tables()  # first read: a corrupt file is moved aside now, not in the middle of a command
         self.info = StateInfo(self.path, storage.moved_aside, storage.corruption_message)
         self._ledger_keys: set[str] = {doc["key"] for doc in self.db.table("ledger").all()}

@@ -89,6 +89,9 @@ def test_facts_validate_names_the_bad_record(tmp_path):
     [
         ("KAZKOR_TZ", "Mars/Olympus", "KAZKOR_TZ: unknown time zone 'Mars/Olympus'"),
         ("PORT", "70000", "PORT: '70000' is not a port number"),
+        ("KAZKOR_TZ", "localtime", "KAZKOR_TZ: unknown time zone 'localtime'"),  # the host's, not a place
+        ("KAZKOR_ADMINS", "telegram:123 @alice", "KAZKOR_ADMINS: '@alice' is not a user id"),
+        ("KAZKOR_ADMINS", "Telegram:123;456", "KAZKOR_ADMINS: 'Telegram:123;456' is not a user id"),
     ],
 )
 def test_a_malformed_setting_stops_with_one_line_naming_it(tmp_path, var, value, message):
@@ -97,12 +100,51 @@ def test_a_malformed_setting_stops_with_one_line_naming_it(tmp_path, var, value,
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_settings_are_read_in_their_canonical_form():
+    from bot.config import Config
+
+    config = Config.from_env(
+        {"KAZKOR_TZ": "asia/seoul", "KAZKOR_ADMINS": "TELEGRAM:123, slack:u0123abcd 456 W0ABC"}
+    )
+    assert config.tz.key == "Asia/Seoul"
+    assert config.admins == frozenset({"telegram:123", "slack:U0123ABCD", "456", "W0ABC"})
+
+
 def test_a_corrupt_state_file_is_reported_and_the_answer_still_comes(tmp_path):
-    (tmp_path / "state.json").write_text("{not json")
+    state = tmp_path / "state.json"
+    state.write_text("{not json")
     result = kazkor("ask", "/timeline 2023", tmp_path=tmp_path)
     assert result.returncode == 0
-    assert "warning: state file" in result.stderr and "moved it aside" in result.stderr
-    assert list(tmp_path.glob("state.json.corrupt-*"))
+    assert "20 Sep 2023 — Kassym-Jomart Tokayev meets Yoon Suk Yeol in New York" in result.stdout
+    # a reader reports it and leaves it where it is; only a writer moves it aside
+    assert "warning: state file" in result.stderr and "It was left in place" in result.stderr
+    assert state.read_text() == "{not json" and not list(tmp_path.glob("state.json.corrupt-*"))
+    saved = kazkor("console", stdin="/subscribe 08:00\n", tmp_path=tmp_path)
+    assert "moved it aside" in saved.stderr
+    (aside,) = tmp_path.glob("state.json.corrupt-*")
+    assert aside.read_text() == "{not json"
+    assert "This channel will get reminders at 08:00" in saved.stdout
+    assert len(json.loads(state.read_text())["subscriptions"]) == 1
+
+
+def test_a_state_path_that_is_not_a_state_file_is_refused_untouched(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("meeting at 10\n")
+    result = kazkor("ask", "/trade", env_extra={"KAZKOR_DB": str(notes)})
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"kazkor: KAZKOR_DB={notes} is not a kazkor state file (not a JSON object); it was left "
+        "untouched. Point KAZKOR_DB at the bot's state file, or at a new path."
+    )
+    assert notes.read_text() == "meeting at 10\n" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "notes.txt"
+    ]
+    folder = kazkor("ask", "/trade", env_extra={"KAZKOR_DB": str(tmp_path)})
+    assert folder.returncode == 2
+    assert folder.stderr.strip() == (
+        f"kazkor: configuration error: KAZKOR_DB: {str(tmp_path)!r} is a folder; give the state file's "
+        f"path, e.g. {tmp_path}/state.json"
+    )
 
 
 def test_facts_add_stores_a_fact_that_later_answers_and_refuses_a_bad_one(tmp_path):

@@ -64,7 +64,11 @@ def test_writer_killed_mid_write_never_loses_an_acknowledged_write(tmp_path):
 def test_a_state_file_that_does_not_parse_is_moved_aside_with_a_message(tmp_path):
     path = tmp_path / "state.json"
     path.write_text('{"subscriptions": {"1": {"platform": "slack"')  # cut short
-    store = StateStore(path)
+    reader = StateStore(path)  # e.g. `kazkor ask`: reports it, changes nothing
+    assert reader.info.moved_aside is None and "It was left in place" in reader.info.message
+    assert reader.subscriptions() == [] and path.read_text().endswith('"slack"')
+    reader.close()
+    store = StateStore(path, exclusive=True)  # the writer moves it aside
     assert store.info.moved_aside is not None
     assert store.info.moved_aside.read_text().startswith('{"subscriptions"')
     assert "does not parse" in store.info.message and str(store.info.moved_aside) in store.info.message

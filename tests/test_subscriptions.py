@@ -98,6 +98,8 @@ def test_an_admin_subscribes_with_a_time_and_zone_in_either_order(ctx, state):
         ("/subscribe 09:60", "'09:60' is not a time"),
         ("/subscribe 09:00 Mars/Olympus_Mons", "'Mars/Olympus_Mons' is not a time zone I know"),
         ("/subscribe Almaty", "'Almaty' is not a time zone I know"),
+        ("/subscribe 09:00 localtime", "'localtime' is not a time zone I know"),  # the server's zone
+        ("/subscribe Factory", "'Factory' is not a time zone I know"),
         ("/subscribe 09:00 10:00", "given twice"),
         ("/subscribe 09:00 Asia/Almaty extra", "Too many words"),
     ],

@@ -12,6 +12,7 @@ import logging
 from datetime import UTC
 from typing import Any
 
+from bot.clock import parse_zone
 from bot.commands.args import UsageError
 from bot.commands.context import Context
 from bot.commands.format import record_item
@@ -25,7 +26,6 @@ from bot.reminders.subscription import (
     looks_like_time,
     next_posting_days,
     parse_time,
-    parse_zone,
 )
 from bot.reply import Item, Reply, ReplyBuilder
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 from bot.platforms.base import Target
 
@@ -27,23 +26,6 @@ def parse_time(text: str) -> str | None:
     if not match:
         return None
     return f"{int(match.group(1)):02d}:{match.group(2)}"
-
-
-@lru_cache(maxsize=1)
-def _zones() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones()}
-
-
-def parse_zone(text: str) -> str | None:
-    """The canonical IANA name for ``text`` (case-insensitive), or None if there is no such zone."""
-    name = _zones().get(text.strip().lower())
-    if name is None:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return None
-    return name
 
 
 def looks_like_time(text: str) -> bool:
