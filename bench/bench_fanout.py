@@ -195,7 +195,7 @@ def post_due_process(env: dict[str, str]) -> subprocess.Popen:
     }
     full.update(env, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost", PYTHONPATH=str(ROOT))
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "post-due", "--date", DAY.isoformat()],
+        [sys.executable, "-m", "bot.cli", "post-due", "--date", DAY.isoformat(), "--force"],
         env=full, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 

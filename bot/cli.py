@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from dataclasses import asdict, fields, is_dataclass
 from datetime import date, timedelta
@@ -89,19 +90,46 @@ def cmd_console(args: argparse.Namespace) -> int:
         line = line.strip()
         if not line:
             continue
-        if line in ("/quit", "/exit", "quit", "exit"):
+        if line.split()[0].lower() in ("/quit", "/exit", "quit", "exit"):
             return EXIT_OK
         print(render_plain(handle_text(line, ctx)))
         print()
 
 
+# Dates the command line accepts: wide enough for any anniversary, narrow enough that adding --days
+# to one can never leave Python's calendar.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+# post-due posts for "today" in each subscription's zone, which is at most a day off KAZKOR_TZ's.
+POST_DUE_SLACK_DAYS = 1
+
+
 def _parse_date(text: str) -> date:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD, e.g. 2024-10-06")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date of the form YYYY-MM-DD, e.g. 2024-10-06"
-        ) from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day of the calendar, e.g. 2024-02-29") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a year from {FIRST_YEAR} to {LAST_YEAR}")
+    return day
+
+
+def _whole_number(name: str, low: int, high: int, example: int):
+    """An argparse type: a whole number in [low, high], or one line saying so."""
+
+    def parse(text: str) -> int:
+        if (
+            not text.strip().isascii()
+            or not text.strip().lstrip("-").isdecimal()
+            or not (low <= int(text) <= high)
+        ):
+            raise argparse.ArgumentTypeError(
+                f"{text[:20]!r} is not a whole number from {low} to {high}, e.g. {name} {example}"
+            )
+        return int(text)
+
+    return parse
 
 
 def cmd_reminders(args: argparse.Namespace) -> int:
@@ -143,8 +171,13 @@ def cmd_facts(args: argparse.Namespace) -> int:
     from facts.store import load_catalogue
 
     if args.action == "validate":
+        data_dir = Path(args.data_dir) if args.data_dir else None
+        if data_dir is not None and not data_dir.is_dir():
+            print(f"kazkor: --data-dir {data_dir} is not a folder (give the folder holding the .json files)",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_USAGE
         try:
-            catalogue = load_catalogue(Path(args.data_dir) if args.data_dir else None)
+            catalogue = load_catalogue(data_dir)
         except DataError as exc:
             print(f"invalid: {exc}", file=sys.stderr)
             return EXIT_FAILURE
@@ -171,7 +204,8 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
 
 def _add_facts(args: argparse.Namespace, ctx: Any) -> int:
-    """Add facts from a JSON file (one record or a list) to the state file; all or nothing per record."""
+    """Add facts from a JSON file (one record or a list) to the state file: all of them, or none if one
+    is refused (so a fixed file can simply be added again)."""
     from facts.model import DataError
     from facts.store import StateBusy
 
@@ -184,19 +218,21 @@ def _add_facts(args: argparse.Namespace, ctx: Any) -> int:
         print(f"kazkor: cannot read {args.file}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     records = raw if isinstance(raw, list) else [raw]
-    added = 0
-    for i, item in enumerate(records):
-        try:
-            record = ctx.state.add_fact(args.kind, item, ctx.catalogue)
-        except DataError as exc:
-            print(f"kazkor: {args.file} record {i} refused: {exc}", file=sys.stderr)
-            return EXIT_FAILURE
-        except StateBusy as exc:
-            print(f"kazkor: nothing added: {exc}", file=sys.stderr)
-            return EXIT_FAILURE
-        added += 1
+    if not records:
+        print(f"kazkor: {args.file} holds an empty list: nothing to add", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        names = [f"{args.file} record {i}" for i in range(len(records))]
+        added = ctx.state.add_facts(args.kind, records, ctx.catalogue, names)
+    except DataError as exc:
+        print(f"kazkor: nothing added: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except StateBusy as exc:
+        print(f"kazkor: nothing added: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    for record in added:
         print(f"added {record.kind} {record.id}")
-    print(f"{added} fact{'s' * (added != 1)} added to {ctx.state.path}")
+    print(f"{len(added)} fact{'s' * (len(added) != 1)} added to {ctx.state.path}")
     return EXIT_OK
 
 
@@ -216,9 +252,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_post_due(args: argparse.Namespace) -> int:
+    from bot.clock import local_today, system_clock
     from bot.reminders.delivery import post_due_cli
 
     config = _config()
+    if args.date is not None and not args.force:
+        today = local_today(system_clock, config.tz)
+        if abs((args.date - today).days) > POST_DUE_SLACK_DAYS:
+            # Another day's reminders, posted now, would tell channels about events long past, or mark
+            # a future day's reminders as sent so they never go out on the day.
+            print(
+                f"kazkor: post-due --date {args.date} is not today ({today} in {config.tz.key}); nothing "
+                f"was sent. See what that day would post with `kazkor reminders --date {args.date}`, "
+                "or add --force to post it anyway.",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
     setup_logging(config)
     return post_due_cli(config, args.date)
 
@@ -251,10 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--date", type=_parse_date, help="first day, YYYY-MM-DD (default: today in KAZKOR_TZ)"
     )
     reminders.add_argument(
-        "--days", type=int, default=1, choices=range(1, 3661), metavar="N", help="days to show"
+        "--days", type=_whole_number("--days", 1, 3660, 30), default=1, metavar="N", help="days to show"
     )
     reminders.add_argument(
-        "--lead", type=int, action="append", help="lead time in days (repeatable; default 7 and 0)"
+        "--lead",
+        type=_whole_number("--lead", 0, 366, 7),
+        action="append",
+        help="lead time in days (repeatable; default 7 and 0)",
     )
     reminders.set_defaults(func=cmd_reminders)
 
@@ -272,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
         "post-due", help="send the reminders due now (or on --date) to every subscription"
     )
     post_due.add_argument("--date", type=_parse_date, help="the local day to post for, YYYY-MM-DD")
+    post_due.add_argument(
+        "--force", action="store_true", help="post for a --date that is not today (tests, stand-ins)"
+    )
     post_due.set_defaults(func=cmd_post_due)
 
     doctor = sub.add_parser("doctor", help="check configuration, state file, data and platform reachability")

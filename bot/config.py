@@ -112,7 +112,7 @@ class Config:
             tz = ZoneInfo(zone)
 
         port_text = get("PORT") or str(DEFAULT_PORT)
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        if not port_text.isdecimal() or not 1 <= int(port_text) <= 65535:
             raise ConfigError(f"PORT: {port_text!r} is not a port number (1-65535), e.g. PORT=3000")
 
         log_format = (get("KAZKOR_LOG_FORMAT") or "plain").lower()

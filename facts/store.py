@@ -302,15 +302,30 @@ class StateStore:
 
     def add_fact(self, kind: str, raw: dict[str, Any], catalogue: Catalogue) -> Any:
         """Validate, index and persist a fact added at run time; nothing is written if it is refused."""
+        (record,) = self.add_facts(kind, [raw], catalogue, "added fact")
+        return record
+
+    def add_facts(
+        self, kind: str, raws: list[Any], catalogue: Catalogue, where: str | list[str] = "added fact"
+    ) -> list[Any]:
+        """Validate every record first, then persist all in one write and index them: all or nothing.
+        A refused record raises :class:`DataError` naming it (``where``: one name, or one per record)."""
         if kind not in RECORD_KINDS:
             raise DataError(f"state facts: unknown kind {kind!r}")
-        record = build_record(kind, raw, "added fact")
+        named = where if isinstance(where, list) else [where] * len(raws)
+        records = [build_record(kind, raw, name) for raw, name in zip(raws, named, strict=True)]
         with self._lock:
             self._writing()
-            catalogue.check(record, "added fact")
-            self.db.table("facts").insert({"kind": kind, "record": raw})
-            catalogue.add(record, "added fact")
-        return record
+            seen: set[str] = set()
+            for record, name in zip(records, named, strict=True):
+                catalogue.check(record, name)
+                if record.id in seen:
+                    raise DataError(f"{name} (id {record.id!r}): id used twice in this file")
+                seen.add(record.id)
+            self.db.table("facts").insert_multiple({"kind": kind, "record": raw} for raw in raws)
+            for record, name in zip(records, named, strict=True):
+                catalogue.add(record, name)
+        return records
 
     def load_facts_into(self, catalogue: Catalogue) -> int:
         with self._lock:

@@ -45,6 +45,8 @@ def test_console_answers_each_line_and_leaves_on_quit(tmp_path):
     assert result.returncode == 0
     assert "20 Sep 2023 — Kassym-Jomart Tokayev meets Yoon Suk Yeol in New York" in result.stdout
     assert "trade and investment" not in result.stdout  # nothing after /quit
+    shouted = kazkor("console", stdin="/QUIT now\n/trade\n", tmp_path=tmp_path)
+    assert shouted.returncode == 0 and shouted.stdout.strip() == ""
 
 
 def test_reminders_dry_run_prints_each_day(tmp_path):
@@ -57,9 +59,48 @@ def test_reminders_dry_run_prints_each_day(tmp_path):
     assert out.strip().endswith("2 reminders over 8 days (dry run).")
 
 
-def test_reminders_rejects_a_bad_date(tmp_path):
-    result = kazkor("reminders", "--date", "2024-02-30", tmp_path=tmp_path)
-    assert result.returncode == 2 and "is not a date of the form YYYY-MM-DD" in result.stderr
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ("--date", "2024-02-30"),
+            "argument --date: '2024-02-30' is not a day of the calendar, e.g. 2024-02-29",
+        ),
+        (("--date", "2023-02-29"), "argument --date: '2023-02-29' is not a day of the calendar"),
+        (("--date", "20240229"), "argument --date: '20240229' is not a date of the form YYYY-MM-DD"),
+        (
+            ("--date", "9999-12-31", "--days", "2"),
+            "argument --date: '9999-12-31': give a year from 1900 to 2999",
+        ),
+        (("--days", "0"), "argument --days: '0' is not a whole number from 1 to 3660, e.g. --days 30"),
+        (("--days", "999999999999"), "argument --days: '999999999999' is not a whole number from 1 to 3660"),
+        (("--lead", "99999999999"), "argument --lead: '99999999999' is not a whole number from 0 to 366"),
+    ],
+)
+def test_reminders_rejects_bad_arguments_in_one_line(tmp_path, args, message):
+    result = kazkor("reminders", *args, tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr) < 600
+
+
+def test_post_due_for_a_day_other_than_today_needs_force(tmp_path):
+    """Posting another day's reminders now would announce events long past or use up a future day's."""
+    result = kazkor("post-due", "--date", "1900-01-01", tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("kazkor: post-due --date 1900-01-01 is not today (")
+    assert "nothing was sent" in result.stderr and "kazkor reminders --date 1900-01-01" in result.stderr
+    assert not (tmp_path / "state.json").exists()  # refused before the state was touched
+
+
+def test_facts_validate_needs_a_folder(tmp_path):
+    (tmp_path / "events.json").write_text("[]")
+    result = kazkor("facts", "validate", "--data-dir", str(tmp_path / "events.json"), tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"kazkor: --data-dir {tmp_path / 'events.json'} is not a folder "
+        "(give the folder holding the .json files)"
+    )
 
 
 def test_facts_validate_and_export(tmp_path):
@@ -171,9 +212,45 @@ def test_facts_add_stores_a_fact_that_later_answers_and_refuses_a_bad_one(tmp_pa
     (tmp_path / "bad.json").write_text(json.dumps({**good, "id": "evt-x", "date": "2030-02-30"}))
     refused = kazkor(*add, str(tmp_path / "bad.json"), tmp_path=tmp_path)
     assert refused.returncode == 1
-    assert "bad.json record 0 refused: added fact (id 'evt-x'): field 'date'" in refused.stderr
+    assert "nothing added: " in refused.stderr
+    assert "bad.json record 0 (id 'evt-x'): field 'date' day is out of range for month" in refused.stderr
     again = kazkor("ask", "/timeline 2030", tmp_path=tmp_path)
     assert again.stdout.count("Consulate opens") == 1
+
+
+def test_facts_add_takes_a_whole_file_or_nothing(tmp_path):
+    def event(n: int, day: str) -> dict:
+        return {
+            "id": f"evt-2030-06-0{n}-visit",
+            "summary": f"Visit number {n}.",
+            "cite": [{"source": "mofa-rok", "quote": f"Visit {n} took place."}],
+            "title": f"Visit {n}",
+            "type": "other",
+            "date": day,
+            "place": "Astana",
+        }
+
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps([event(1, "2030-06-01"), event(2, "2030-06-31")]))
+    add = ("facts", "add", "--kind", "event", "--file", str(batch))
+    refused = kazkor(*add, tmp_path=tmp_path)
+    assert refused.returncode == 1 and "batch.json record 1 (id 'evt-2030-06-02-visit')" in refused.stderr
+    assert "added" not in refused.stdout and not (tmp_path / "state.json").exists()
+    batch.write_text(json.dumps([event(1, "2030-06-01"), event(2, "2030-06-30")]))  # fixed: add again
+    added = kazkor(*add, tmp_path=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.splitlines()[-1].startswith("2 facts added to ")
+    batch.write_text(json.dumps([event(3, "2030-06-03"), event(3, "2030-06-03")]))
+    twice = kazkor(*add, tmp_path=tmp_path)
+    assert twice.returncode == 1 and "id used twice in this file" in twice.stderr
+    batch.write_text("[]")
+    empty = kazkor(*add, tmp_path=tmp_path)
+    assert empty.returncode == 2 and "holds an empty list: nothing to add" in empty.stderr
+    timeline = kazkor("ask", "/timeline 2030", tmp_path=tmp_path).stdout
+    assert [line[2:].split(" — ")[0] for line in timeline.splitlines() if line.startswith("• ")] == [
+        "1 Jun 2030",
+        "30 Jun 2030",
+    ]
 
 
 def test_a_second_writer_is_refused_and_the_state_stays_whole(tmp_path):
@@ -186,7 +263,7 @@ def test_a_second_writer_is_refused_and_the_state_stays_whole(tmp_path):
     running.save_subscription({"platform": "telegram", "channel": "-100A", "time": "09:00"})
     before = path.read_bytes()
     try:
-        post_due = kazkor("post-due", "--date", "2024-09-29", tmp_path=tmp_path)
+        post_due = kazkor("post-due", "--date", "2024-09-29", "--force", tmp_path=tmp_path)
         assert post_due.returncode == 1
         assert post_due.stderr.strip() == (
             f"kazkor: the state file {path} is in use by another kazkor process (kazkor run or post-due). "

@@ -116,6 +116,7 @@ def test_agreements_for_a_year_with_none_lists_the_years_that_have_some(ask):
         ("/agreements 20245", "'20245' is not a year."),
         ("/agreements 0000", "0 is outside 1900–2100."),
         ("/agreements 2024 please", "Too many words"),
+        ("/agreements ²⁰²⁴", "'²⁰²⁴' is not a year."),  # superscripts pass str.isdigit() but not int()
     ],
 )
 def test_agreements_bad_input_gets_a_one_line_hint_with_an_example(ask, text, problem):
@@ -175,7 +176,9 @@ def test_upcoming_shows_month_and_year_dates_without_a_made_up_day(ask):
     ]
 
 
-@pytest.mark.parametrize("text", ["/upcoming 0", "/upcoming 9999", "/upcoming soon", "/upcoming 5 6"])
+@pytest.mark.parametrize(
+    "text", ["/upcoming 0", "/upcoming 9999", "/upcoming soon", "/upcoming 5 6", "/upcoming ²"]
+)
 def test_upcoming_bad_days(ask, text):
     reply = ask(text)
     assert reply.kind == "usage" and lines(reply) == ["/upcoming 60"]
@@ -209,6 +212,22 @@ def test_search_corrects_a_misspelling(ask):
     reply = ask("/search lithuim")
     assert any("lithium" in t.lower() for t in lines(reply))
     assert reply.footer and "lithium" in reply.footer
+
+
+@pytest.mark.parametrize("words", ["한국", "the", "🇰🇿"])
+def test_search_with_no_searchable_word_says_why(ask, words):
+    reply = ask(f"/search {words}")
+    assert reply.kind == "usage"
+    assert reply.title.startswith(
+        f"Nothing to search for in “{words}”: the records are in English; try a name or a topic."
+    )
+
+
+def test_invisible_and_control_characters_are_dropped_before_parsing(ask):
+    assert ask("\u200b/trade").title == ask("/trade").title == "Kazakhstan–Korea trade and investment"
+    assert ask("\ufeff/agreements 20\u200b24").title == ask("/agreements 2024").title
+    # an escape sequence is not echoed back to drive the reader's terminal
+    assert ask("/foo\x1b]0;pwned\x07").title == "Unknown command /foo]0;pwned. See /help for the list."
 
 
 def test_search_with_no_hit_says_so(ask):

@@ -135,6 +135,12 @@ def test_umbrella_command_and_usage_errors(tmp_path, make_ctx):
                 status, _, bare = await post_command(http, runtime, fake, "/kazkor", "", "bare")
                 assert_valid_body(bare)
                 assert bare["text"].startswith("Kazkor answers questions")
+
+                # Slack sends "&", "<", ">" in command text as entities: the search sees what was typed
+                _, _, amp = await post_command(http, runtime, fake, "/search", "lithium &amp; rare", "amp")
+                (want,) = expected(ctx, "/search lithium & rare")
+                assert message_of(amp) == want and "&amp;amp;" not in amp["text"]
+                assert amp["text"].startswith("1 result for “lithium &amp; rare”")  # escaped once, for mrkdwn
             assert fake.responses == []
 
     run(scenario())

@@ -15,7 +15,7 @@ def optional_year(args: tuple[str, ...]) -> int | None:
     if len(args) > 1:
         raise UsageError(f"Too many words: {' '.join(args)!r}. Give one year or nothing.")
     text = args[0]
-    if not (text.isdigit() and len(text) == 4):
+    if not (text.isdecimal() and len(text) == 4):
         raise UsageError(f"{text!r} is not a year.")
     year = int(text)
     if not FIRST_YEAR <= year <= LAST_YEAR:
@@ -29,6 +29,6 @@ def optional_int(args: tuple[str, ...], *, default: int, low: int, high: int, wh
     if len(args) > 1:
         raise UsageError(f"Too many words: {' '.join(args)!r}. Give one number of {what} or nothing.")
     text = args[0]
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not text.isdecimal() or not low <= int(text) <= high:
         raise UsageError(f"{text!r} is not a number of {what} from {low} to {high}.")
     return int(text)

@@ -27,6 +27,11 @@ def _spelling_fix(word: str, ctx: Context) -> str | None:
 def search(args: tuple[str, ...], ctx: Context) -> Reply:
     query = words(" ".join(args))
     if not query:
+        if args:  # only words too common or in a script the records are not written in
+            raise UsageError(
+                f"Nothing to search for in “{' '.join(args)[:40]}”: the records are in English; "
+                "try a name or a topic."
+            )
         raise UsageError("Say what to search for.")
     catalogue = ctx.catalogue
     corrected = []

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
 MAX_INPUT = 500  # characters; longer input is refused with a hint rather than parsed
+# Characters no one means to type into a command: control characters (an ANSI escape echoed back would
+# drive the reader's terminal) and invisible format characters (a zero-width space pasted before
+# "/trade" would make it look unknown while it looks right).
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2060-\u2064\ufeff]")
+
+
+def clean(text: str) -> str:
+    """User text without control and invisible characters, in Unicode NFC."""
+    return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,7 @@ def parse(
 ) -> Command:
     """Parse ``/agreements 2024``, ``/agreements@KazkorBot 2024``, ``agreements 2024`` or the umbrella form
     ``/kazkor agreements 2024`` (for Slack workspaces where a short name is taken)."""
+    text = clean(text).strip()
     if len(text) > MAX_INPUT:
         raise ParseError(f"That message is {len(text)} characters long; commands are at most {MAX_INPUT}.")
     parts = text.split()

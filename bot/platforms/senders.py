@@ -137,8 +137,8 @@ class TelegramSender:
         """Post every part in order; ``paced``: the caller already took the first part's slot."""
         from telegram.error import TelegramError
 
-        chat_id: int | str = int(target.channel) if target.channel.lstrip("-").isdigit() else target.channel
-        thread = int(target.thread) if target.thread and target.thread.isdigit() else None
+        chat_id: int | str = int(target.channel) if target.channel.lstrip("-").isdecimal() else target.channel
+        thread = int(target.thread) if target.thread and target.thread.isdecimal() else None
         for index, text in enumerate(render_telegram(reply)):
             if index or not paced:
                 await self._limiter.acquire()

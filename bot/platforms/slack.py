@@ -80,6 +80,12 @@ def slash_commands() -> list[str]:
     return list(dict.fromkeys([*SLASH_COMMANDS, *COMMANDS]))
 
 
+def slack_unescape(text: str) -> str:
+    """Slack sends ``&``, ``<`` and ``>`` in command text as ``&amp;``, ``&lt;`` and ``&gt;``; the core
+    wants what the user typed (the renderer escapes again on the way out)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def chat_type_of(channel_id: str) -> str:
     """Slack channel ids: ``D...`` direct message, ``G...`` private channel or group DM, ``C...`` channel."""
     return {"D": "im", "G": "private_channel"}.get(channel_id[:1], "channel")
@@ -193,7 +199,7 @@ class SlackFrontEnd:
         ``response_url``; or, for :data:`ACK_FIRST_COMMANDS`, an empty ack first and every message after."""
         started = time.perf_counter()
         channel, user = command.get("channel_id", ""), command.get("user_id", "")
-        text = f"{command.get('command', '')} {command.get('text', '')}".strip()
+        text = f"{command.get('command', '')} {slack_unescape(command.get('text', ''))}".strip()
         parsed: Command | Reply = usage("Empty command.", "/help")
         try:
             parsed = parse_text(text, platform=PLATFORM, channel=channel, user=user)
