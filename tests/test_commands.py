@@ -34,6 +34,12 @@ def test_trade_leads_with_latest_turnover_its_year_rank_and_both_sources(ask):
     assert f"4th (after China, Italy, Russia per [{journal}]), 2023" in rank.text
 
 
+def test_trade_with_extra_words_answers_and_says_what_it_ignored(ask):
+    reply = ask("/trade 2023")
+    assert reply.sections == ask("/trade").sections
+    assert reply.footer.startswith("/trade takes no words and shows every year; ignored: “2023”.")
+
+
 def test_trade_history_lists_each_year_in_order_with_its_own_source_and_phrasing(ask):
     reply = ask("/trade")
     history = section(reply, "Trade turnover by year").items

@@ -45,7 +45,9 @@ def upcoming(args: tuple[str, ...], ctx: Context) -> Reply:
     title = f"Coming up, {today.isoformat()} to {end.isoformat()} ({ctx.tz.key})"
     builder = ReplyBuilder(title)
     if not found:
-        builder.section("Nothing due", [Item(f"No anniversaries or events in the next {days} days.")])
+        builder.section(
+            "Nothing due", [Item(f"No anniversaries or events in the next {days} day{'s' * (days != 1)}.")]
+        )
         builder.footer = "Look further ahead: /upcoming 366"
         return builder.build()
     items = [

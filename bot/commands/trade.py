@@ -81,4 +81,8 @@ def trade(args: tuple[str, ...], ctx: Context) -> Reply:
     if not builder.sections:
         builder.section("No figures", [Item("The fact store holds no trade or investment figures.")])
     builder.footer = "The sentence behind any line: /source ID (ids appear in /search results)."
+    if args:  # e.g. "/trade 2023": every year is already here, each figure with its own
+        builder.footer = (
+            f"/trade takes no words and shows every year; ignored: “{' '.join(args)[:40]}”. " + builder.footer
+        )
     return builder.build()

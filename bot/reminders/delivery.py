@@ -223,7 +223,10 @@ class Delivery:
         if sender is None:
             count = sum(len(self._due(sub, day)) for sub in subs)
             if count:
-                message = f"{platform}: {count} reminders due but {platform} is not configured (no token)"
+                message = (
+                    f"{platform}: {count} reminder{'s' * (count != 1)} due but {platform} is not "
+                    "configured (no token)"
+                )
                 log.error(message)
                 summary.failed += count
                 summary.problems.append(message)
