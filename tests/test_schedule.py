@@ -249,6 +249,34 @@ def test_stop_lets_the_send_in_flight_finish_and_record_then_stops(state, db, ca
     assert state.unconfirmed_claims() == []
 
 
+def test_unsubscribe_during_a_fan_out_stops_the_posts_not_yet_sent(state, db, catalogue):
+    subscribe(state, "slack", "C0GENERAL")  # seven reminders are due on 1 January
+    clock = SettableClock("2024-01-01T09:00:00+05:00")
+
+    async def scenario():
+        async with FakeSlack() as sl, senders_for(db, None, sl) as senders:
+            service = service_for(state, catalogue, senders, clock, catch_up=False)
+            ctx = Context(catalogue=catalogue, tz=ALMATY, clock=clock, state=state)
+            ctx.on_subscriptions_changed = service.notify_changed
+            await service.start()
+            try:
+                sl.delay_next("chat.postMessage", 0.3, count=10)
+                service.scheduler.modify_job("reminders:slack:C0GENERAL", next_run_time=datetime.now(UTC))
+                await sl.wait_until(lambda: sl.calls["chat.postMessage"] >= 2, 5, "the second post in flight")
+                command = Command("unsubscribe", (), "slack", "C0GENERAL", "U0ADMIN", {"is_admin": True})
+                reply = dispatch(command, ctx)
+                await sl.wait_until(lambda: not service._tasks, 5, "the fan-out to end")
+                return reply, sl
+            finally:
+                await service.stop()
+
+    reply, sl = run(scenario())
+    assert reply.title == "This channel will no longer get reminders. Start again with /subscribe."
+    # the post in flight when the admin unsubscribed went out and was recorded; none of the other five
+    assert len(sl.posted) == 2 and sl.calls["chat.postMessage"] == 2
+    assert len(state.ledger()) == 2 and state.unconfirmed_claims() == []
+
+
 def test_kazkor_run_end_to_end_subscribe_in_a_forum_topic_then_the_job_posts_there(tmp_path, catalogue):
     """The real Telegram front end and scheduler in ``kazkor run``'s runtime: a group admin subscribes in a
     forum topic, a member is refused, the job fires at the subscription's time and posts in that topic."""

@@ -37,7 +37,7 @@ def ctx(catalogue, state):
         tz=ALMATY,
         clock=lambda: datetime.fromisoformat(WHEN),
         state=state,
-        on_subscriptions_changed=lambda: changes.append(1),
+        on_subscriptions_changed=lambda changed: changes.append(1),
     )
     context.changes = changes  # type: ignore[attr-defined]
     return context

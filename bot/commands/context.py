@@ -21,7 +21,9 @@ class Context:
     bot_name: str = "kazkor"
     # Called (no arguments, from any thread) after /subscribe or /unsubscribe changed the state, so the
     # reminder scheduler rebuilds its jobs; None when nothing schedules (console, `kazkor ask`).
-    on_subscriptions_changed: Callable[[], None] | None = None
+    # Told which subscription (platform, channel) changed: the scheduler rebuilds its jobs and a
+    # fan-out in progress reads that subscription again before its next post.
+    on_subscriptions_changed: Callable[[tuple[str, str] | None], None] | None = None
 
     def today(self) -> date:
         return local_today(self.clock, self.tz)

@@ -86,12 +86,12 @@ def parse_subscribe_args(args: tuple[str, ...], default_zone: str) -> tuple[str,
     return when or DEFAULT_TIME, zone or default_zone
 
 
-def _notify(ctx: Context) -> None:
+def _notify(ctx: Context, command: Command) -> None:
     hook = ctx.on_subscriptions_changed
     if hook is None:
         return
     try:
-        hook()
+        hook((command.platform, command.channel))
     except Exception:  # the change is saved; the scheduler also rebuilds on its next start
         log.exception("the subscriptions-changed hook failed")
 
@@ -139,7 +139,7 @@ def subscribe(command: Command, ctx: Context) -> Reply:
         sub["updated_by"] = command.user
         sub["updated_at"] = ctx.clock().astimezone(UTC).isoformat()
     state.save_subscription(sub)
-    _notify(ctx)
+    _notify(ctx, command)
     verb = "now gets" if existing else "will get"
     builder = ReplyBuilder(
         f"This channel {verb} reminders at {when} ({zone}): {describe_leads(leads_of(sub))}."
@@ -161,7 +161,7 @@ def unsubscribe(command: Command, ctx: Context) -> Reply:
         return _no_state()
     if not state.remove_subscription(command.platform, command.channel):
         return Reply(title="This channel has no reminders to stop. See /subscriptions.", kind="usage")
-    _notify(ctx)
+    _notify(ctx, command)
     return Reply(title="This channel will no longer get reminders. Start again with /subscribe.")
 
 

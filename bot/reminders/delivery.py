@@ -179,7 +179,7 @@ class Delivery:
         clock: Clock = system_clock,
         concurrency: int = 64,
         stopping: asyncio.Event | None = None,
-        on_subscriptions_changed: Callable[[], None] | None = None,
+        on_subscriptions_changed: Callable[[tuple[str, str] | None], None] | None = None,
         on_outcome: Callable[[str, str], None] | None = None,
     ) -> None:
         self.state = state
@@ -193,7 +193,9 @@ class Delivery:
         self.on_outcome = on_outcome  # (platform, "sent" | "skipped" | "failed"), e.g. for metrics
         self.writer = LedgerWriter(state)
         self._locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._touched: set[tuple[str, str]] = set()  # subscriptions this instance moved or paused
+        # subscriptions moved or paused by this instance, or changed by a command while it ran: their
+        # stored record is read again before each post (see mark_changed)
+        self._touched: set[tuple[str, str]] = set()
 
     # -- entry points -----------------------------------------------------------------------------
 
@@ -264,6 +266,10 @@ class Delivery:
             for index, reminder in enumerate(reminders):
                 if self.stopping.is_set():
                     break
+                if index and key_of(sub) in self._touched:  # changed meanwhile (e.g. /unsubscribe)
+                    current = self.state.subscription(*key_of(current))
+                    if current is None or not current.get("active", True):
+                        break
                 if auth_failed.is_set():
                     summary.failed += len(reminders) - index
                     self._outcome(sub["platform"], "failed", len(reminders) - index)
@@ -423,10 +429,15 @@ class Delivery:
                     log.exception("the outcome hook failed")
                     return
 
+    def mark_changed(self, key: tuple[str, str]) -> None:
+        """A command changed this subscription while a fan-out may be running: its next post reads the
+        stored subscription first (an /unsubscribe stops the posts not yet sent)."""
+        self._touched.add(key)
+
     def _changed(self) -> None:
         if self.on_subscriptions_changed is not None:
             try:
-                self.on_subscriptions_changed()
+                self.on_subscriptions_changed(None)
             except Exception:
                 log.exception("the subscriptions-changed hook failed")
 

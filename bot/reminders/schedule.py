@@ -126,19 +126,27 @@ class ReminderService:
 
     # -- jobs -------------------------------------------------------------------------------------------
 
-    def notify_changed(self) -> None:
-        """The subscriptions changed: rebuild the jobs (safe from any thread; a no-op when not running)."""
+    def notify_changed(self, changed: tuple[str, str] | None = None) -> None:
+        """The subscriptions changed (``changed``: which one, when known): rebuild the jobs, and have
+        a fan-out in progress read that subscription again before its next post, so /unsubscribe stops
+        the posts not yet sent. Safe from any thread; a no-op when not running."""
         loop = self._loop
         if loop is None or loop.is_closed() or self.scheduler is None or not self.scheduler.running:
             return
+
+        def apply() -> None:
+            if changed is not None and self.delivery is not None:
+                self.delivery.mark_changed(changed)
+            self.rebuild()
+
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            self.rebuild()
+            apply()
         else:
-            loop.call_soon_threadsafe(self.rebuild)
+            loop.call_soon_threadsafe(apply)
 
     def _postable(self, sub: dict[str, Any]) -> bool:
         platform = sub["platform"]
