@@ -37,6 +37,14 @@ def service_for(state, catalogue, senders, clock, **kw) -> ReminderService:
     return ReminderService(state, catalogue, senders, tz=ALMATY, clock=clock, policy=FAST, **kw)
 
 
+def service_and_commands(state, catalogue, senders, clock) -> tuple[ReminderService, Context]:
+    """A scheduler (no catch-up) and a command context wired to it, as `kazkor run` wires them."""
+    service = service_for(state, catalogue, senders, clock, catch_up=False)
+    ctx = Context(catalogue=catalogue, tz=ALMATY, clock=clock, state=state)
+    ctx.on_subscriptions_changed = service.notify_changed
+    return service, ctx
+
+
 async def fire(service: ReminderService, platform: str, channel: str) -> None:
     """Make the job fire now and wait (bounded) until its fan-out has finished."""
     before = service.fired
@@ -182,9 +190,7 @@ def test_subscribe_and_unsubscribe_rebuild_the_jobs(state, db, catalogue):
 
     async def scenario():
         async with FakeSlack() as sl, senders_for(db, None, sl) as senders:
-            service = service_for(state, catalogue, senders, clock, catch_up=False)
-            ctx = Context(catalogue=catalogue, tz=ALMATY, clock=clock, state=state)
-            ctx.on_subscriptions_changed = service.notify_changed
+            service, ctx = service_and_commands(state, catalogue, senders, clock)
             await service.start()
             try:
                 assert service.scheduler.get_jobs() == []
@@ -255,9 +261,7 @@ def test_unsubscribe_during_a_fan_out_stops_the_posts_not_yet_sent(state, db, ca
 
     async def scenario():
         async with FakeSlack() as sl, senders_for(db, None, sl) as senders:
-            service = service_for(state, catalogue, senders, clock, catch_up=False)
-            ctx = Context(catalogue=catalogue, tz=ALMATY, clock=clock, state=state)
-            ctx.on_subscriptions_changed = service.notify_changed
+            service, ctx = service_and_commands(state, catalogue, senders, clock)
             await service.start()
             try:
                 sl.delay_next("chat.postMessage", 0.3, count=10)
