@@ -33,8 +33,12 @@ def default_db_path() -> Path:
     return Path(user_data_dir("kazkor", appauthor=False)) / "state.json"
 
 
-# A Telegram user id is a positive number; a Slack member id is U or W and capitals/digits.
-_ADMIN_RE = re.compile(r"^(?:(telegram):)?(\d{1,15})$|^(?:(slack):)?([UW][A-Z0-9]{2,20})$", re.IGNORECASE)
+# A Telegram user id is a positive number; a Slack member id is U or W then capitals and digits, with at
+# least one digit (so a name such as "Walter" or "UMAR" is not taken for one). Prefixes in any case.
+_ADMIN_RE = re.compile(
+    r"^(?:([Tt][Ee][Ll][Ee][Gg][Rr][Aa][Mm]):)?(\d{1,15})$"
+    r"|^(?:([Ss][Ll][Aa][Cc][Kk]):)?([UW](?=[A-Z0-9]*\d)[A-Z0-9]{2,20})$"
+)
 
 
 def parse_admin(entry: str) -> str:
@@ -48,7 +52,7 @@ def parse_admin(entry: str) -> str:
         )
     if match.group(2):
         return f"telegram:{match.group(2)}" if match.group(1) else match.group(2)
-    member = match.group(4).upper()
+    member = match.group(4)
     return f"slack:{member}" if match.group(3) else member
 
 
@@ -143,8 +147,10 @@ class Config:
                 "TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL "
                 "(1-256 characters of A-Z, a-z, 0-9, _ and -)"
             )
-        if webhook_secret and not all(c.isalnum() or c in "_-" for c in webhook_secret):
-            raise ConfigError("TELEGRAM_WEBHOOK_SECRET: only A-Z, a-z, 0-9, _ and - are allowed")
+        if webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret):
+            raise ConfigError(
+                "TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and - (what Telegram accepts)"
+            )
 
         slack_bot_token = get("SLACK_BOT_TOKEN")
         slack_signing_secret = get("SLACK_SIGNING_SECRET")

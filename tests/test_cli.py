@@ -133,6 +133,10 @@ def test_facts_validate_names_the_bad_record(tmp_path):
         ("KAZKOR_TZ", "localtime", "KAZKOR_TZ: unknown time zone 'localtime'"),  # the host's, not a place
         ("KAZKOR_ADMINS", "telegram:123 @alice", "KAZKOR_ADMINS: '@alice' is not a user id"),
         ("KAZKOR_ADMINS", "Telegram:123;456", "KAZKOR_ADMINS: 'Telegram:123;456' is not a user id"),
+        ("KAZKOR_ADMINS", "Walter", "KAZKOR_ADMINS: 'Walter' is not a user id"),  # a name, not U0123ABCD
+        ("KAZKOR_ADMINS", "UMAR", "KAZKOR_ADMINS: 'UMAR' is not a user id"),
+        ("TELEGRAM_WEBHOOK_SECRET", "s" * 257, "TELEGRAM_WEBHOOK_SECRET: 1-256 characters"),
+        ("TELEGRAM_WEBHOOK_SECRET", "sécret", "TELEGRAM_WEBHOOK_SECRET: 1-256 characters"),
     ],
 )
 def test_a_malformed_setting_stops_with_one_line_naming_it(tmp_path, var, value, message):
@@ -145,7 +149,7 @@ def test_settings_are_read_in_their_canonical_form():
     from bot.config import Config
 
     config = Config.from_env(
-        {"KAZKOR_TZ": "asia/seoul", "KAZKOR_ADMINS": "TELEGRAM:123, slack:u0123abcd 456 W0ABC"}
+        {"KAZKOR_TZ": "asia/seoul", "KAZKOR_ADMINS": "TELEGRAM:123, Slack:U0123ABCD 456 W0ABC"}
     )
     assert config.tz.key == "Asia/Seoul"
     assert config.admins == frozenset({"telegram:123", "slack:U0123ABCD", "456", "W0ABC"})
