@@ -191,8 +191,11 @@ def test_compose_builds_the_image_and_keeps_state_on_a_named_volume():
     assert mount, "state must live on a named volume mounted at /data"
     top_level = text[text.index("\nvolumes:") :]
     assert re.search(rf"^\s+{mount.group(1)}:", top_level, re.M), "the volume is declared at the top level"
-    assert re.search(r"""^\s+- "?3000:3000"?$""", text, re.M)
+    # published on the host's loopback only (a proxy forwards; /metrics stays private), and the
+    # server inside listens on every interface of the container, whatever deploy/.env says
+    assert re.search(r"""^\s+- "127\.0\.0\.1:3000:3000"$""", text, re.M)
     assert re.search(r"KAZKOR_DB: /data/state.json", text)
+    assert re.search(r"^\s+KAZKOR_HOST: 0\.0\.0\.0$", text, re.M)
 
 
 def test_stop_timeouts_leave_room_for_a_clean_stop():
@@ -230,6 +233,7 @@ def test_unit_runs_kazkor_with_state_and_secrets_in_their_places():
     assert service["EnvironmentFile"] == ["/etc/kazkor/kazkor.env"]
     assert service["ExecStart"] == ["/opt/kazkor/venv/bin/kazkor run"]
     assert service["Restart"] == ["on-failure"]
+    assert service["RestartPreventExitStatus"] == ["2"]  # a configuration error is not retried
     assert service["TimeoutStopSec"] == ["15"]
     assert unit()["Install"]["WantedBy"] == ["multi-user.target"]
 
