@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 STOP_BUDGET = 9.0  # seconds for stopping everything (systemd/Docker wait 10 s before SIGKILL)
 STOP_STEP = 5.0  # at most this long for one service
+# Seconds between tries to start a platform that could not start (a network or platform outage at
+# boot); the last value repeats until it starts or kazkor stops.
+PLATFORM_RETRY_DELAYS = (15.0, 30.0, 60.0, 120.0, 300.0)
 
 NO_PLATFORM_MESSAGE = """\
 kazkor run: no platform is configured, so there is nothing to serve.
@@ -59,6 +62,9 @@ class Service:
     name: str
     start: Callable[[], Awaitable[Any]]
     stop: Callable[[], Awaitable[Any]]
+    # The platform this service belongs to. If it cannot start, the other platforms serve on and it is
+    # tried again in the background (unless its token was refused); anything else failing stops kazkor.
+    platform: str | None = None
 
 
 @dataclass
@@ -72,6 +78,8 @@ class Runtime:
     monitor: Monitor = field(default_factory=Monitor)  # what /healthz judges: platforms, scheduler ticks
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows: commands, reminders, errors
     ready: asyncio.Event = field(default_factory=asyncio.Event)  # set once every service has started
+    platform_retry_delays: tuple[float, ...] = PLATFORM_RETRY_DELAYS
+    down: set[str] = field(default_factory=set)  # platforms not serving: could not start (yet)
 
     @property
     def state(self) -> Any:
@@ -100,20 +108,24 @@ def build_runtime(config: Config, ctx: Context, *, host: str | None = None) -> R
         from bot.platforms.telegram import TelegramFrontEnd
 
         runtime.telegram = TelegramFrontEnd(config, ctx)
-        runtime.services.append(Service("telegram", runtime.telegram.start, runtime.telegram.stop))
+        runtime.services.append(
+            Service("telegram", runtime.telegram.start, runtime.telegram.stop, platform="telegram")
+        )
         if config.telegram_webhook_url:
             runtime.http.route_setups.append(runtime.telegram.add_routes)
     if config.slack_enabled:
         from bot.platforms.slack import SlackFrontEnd
 
         runtime.slack = SlackFrontEnd(config, ctx)
-        runtime.services.append(Service("slack", runtime.slack.start, runtime.slack.stop))
+        runtime.services.append(Service("slack", runtime.slack.start, runtime.slack.stop, platform="slack"))
         if not runtime.slack.socket_mode:
             runtime.http.route_setups.append(runtime.slack.add_routes)
     runtime.services.append(Service("http", _start_http(runtime.http), runtime.http.stop))
     if runtime.telegram is not None and config.telegram_webhook_url:
         # only once the server listens, so Telegram's first delivery finds us
-        runtime.services.append(Service("telegram-webhook", runtime.telegram.set_webhook, _nothing))
+        runtime.services.append(
+            Service("telegram-webhook", runtime.telegram.set_webhook, _nothing, platform="telegram")
+        )
     from bot.ops.wiring import install_ops
 
     install_ops(runtime)  # /healthz + /metrics on the same server, platform state, reachability watch
@@ -138,29 +150,133 @@ async def _nothing() -> None:
 async def serve(runtime: Runtime, stop: asyncio.Event) -> int:
     """Start every service in order, run until ``stop`` is set, stop in reverse order.
 
-    Returns 0 after a clean stop, 1 when a service failed to start (those already started are
-    stopped again first).
+    A platform that cannot start is logged, left out and tried again in the background while the
+    others serve (not when its token was refused: that needs a person). Returns 0 after a clean stop,
+    1 when no platform could start or another service failed (those started are stopped first).
     """
+    from bot.platforms.senders import credentials_refused
+
     started: list[Service] = []
+    waiting: dict[str, list[Service]] = {}  # platform -> its services still to start
+    retries: list[asyncio.Task[None]] = []
     status = EXIT_OK
+    current = "?"
     try:
         for service in runtime.services:
+            current = service.name
+            if service.platform in waiting:  # e.g. the webhook of a Telegram that did not start
+                waiting[service.platform].append(service)
+                continue
             log.info("starting %s", service.name)
-            await service.start()
+            try:
+                await service.start()
+            except Exception as exc:
+                if service.platform is None:
+                    raise
+                await _undo_start(service)
+                waiting[service.platform] = [service]
+                runtime.down.add(service.platform)
+                _log_platform_failure(service.platform, exc, runtime.platform_retry_delays[0])
+                if credentials_refused(exc):
+                    waiting[service.platform] = []  # nothing to retry
+                continue
             started.append(service)
+        platforms = {s.platform for s in runtime.services if s.platform}
+        if platforms and platforms <= runtime.down:
+            log.error("no platform could start: stopping (see the lines above for why)")
+            return EXIT_FAILURE
+        for platform, services in waiting.items():
+            if services:
+                retries.append(
+                    asyncio.create_task(
+                        _start_later(runtime, platform, services, started, stop),
+                        name=f"kazkor-start-{platform}",
+                    )
+                )
         runtime.ready.set()
         log.info("kazkor is running (%s); stop with SIGTERM or Ctrl-C", ", ".join(s.name for s in started))
         await stop.wait()
         log.info("stopping")
     except Exception as exc:
-        name = runtime.services[len(started)].name if len(started) < len(runtime.services) else "?"
-        log.error("could not start %s: %s: %s", name, type(exc).__name__, exc)
+        log.error("could not start %s: %s: %s", current, type(exc).__name__, exc)
         log.debug("start failure", exc_info=True)
         status = EXIT_FAILURE
     finally:
         runtime.ready.clear()
+        for task in retries:
+            task.cancel()
+        if retries:
+            await asyncio.wait(retries, timeout=STOP_STEP)
         await _stop_all(started)
     return status
+
+
+def _log_platform_failure(platform: str, exc: Exception, retry_in: float) -> None:
+    from bot.platforms.senders import credentials_refused
+
+    if credentials_refused(exc):
+        log.error(
+            "%s refused the bot's token (%s): %s is off until the token is fixed and kazkor restarted; "
+            "the other platforms go on",
+            platform, type(exc).__name__, platform,
+        )  # fmt: skip
+    else:
+        log.error(
+            "could not start %s (%s: %s); the other platforms go on, and it is tried again in %.0f s",
+            platform, type(exc).__name__, exc, retry_in,
+        )  # fmt: skip
+
+
+async def _undo_start(service: Service) -> None:
+    """Stop a service whose start failed part way (front ends undo what they did), quietly."""
+    try:
+        await asyncio.wait_for(service.stop(), STOP_STEP)
+    except Exception:  # noqa: BLE001 - its start already failed; that is what gets reported
+        log.debug("undoing the start of %s failed", service.name, exc_info=True)
+
+
+async def _start_later(
+    runtime: Runtime, platform: str, services: list[Service], started: list[Service], stop: asyncio.Event
+) -> None:
+    """Try to start a platform's services again, with growing pauses, until it works or kazkor stops."""
+    from bot.platforms.senders import credentials_refused
+
+    delays = runtime.platform_retry_delays
+    attempt = 0
+    while True:
+        delay = delays[min(attempt, len(delays) - 1)]
+        attempt += 1
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+            return  # stopping
+        except TimeoutError:
+            pass
+        done: list[Service] = []
+        try:
+            for service in services:
+                await service.start()
+                done.append(service)
+        except BaseException as exc:
+            for service in [*reversed(done), services[len(done)]]:
+                await _undo_start(service)
+            if not isinstance(exc, Exception):
+                raise  # cancelled: kazkor is stopping
+            if credentials_refused(exc):
+                _log_platform_failure(platform, exc, 0)
+                return
+            following = delays[min(attempt, len(delays) - 1)]
+            log.warning(
+                "%s still cannot start (%s: %s); next try in %.0f s",
+                platform,
+                type(exc).__name__,
+                exc,
+                following,
+            )
+            continue
+        started.extend(done)
+        runtime.down.discard(platform)
+        log.info("%s started on try %d; it serves again", platform, attempt + 1)
+        return
 
 
 async def _stop_all(started: list[Service]) -> None:

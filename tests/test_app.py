@@ -192,6 +192,91 @@ def test_a_service_that_fails_to_start_stops_the_others(tmp_path, make_ctx):
     run(scenario())
 
 
+def both_platforms(tmp_path, tg: FakeTelegram, sl: FakeSlack):
+    return loopback_config(
+        tmp_path,
+        telegram_token=tg.token,
+        telegram_api_url=tg.base_url,
+        slack_bot_token=sl.bot_token,
+        slack_signing_secret=SECRET,
+        slack_api_url=sl.base_url,
+    )
+
+
+async def healthz(runtime) -> dict:
+    async with aiohttp.ClientSession() as http, http.get(base_url(runtime) + "/healthz") as response:
+        return await response.json()
+
+
+def test_a_platform_that_refuses_its_token_at_start_leaves_the_other_serving(tmp_path, make_ctx):
+    """Slack says invalid_auth at start: Telegram still answers, Slack is reported down (not retried:
+    only a person can fix a token), and kazkor stops cleanly (exit 0) when asked."""
+
+    async def scenario():
+        async with FakeTelegram() as tg, FakeSlack() as sl:
+            sl.fail_next("auth.test", "invalid_auth")
+            runtime = build_runtime(both_platforms(tmp_path, tg, sl), make_ctx())
+            runtime.platform_retry_delays = (0.1,)
+            stop = asyncio.Event()
+            task = asyncio.create_task(serve(runtime, stop))
+            await asyncio.wait_for(runtime.ready.wait(), TIMEOUT)
+            tg.push_command(1001, "/help")
+            (answer,) = await tg.wait_for_sent(1, TIMEOUT)
+            assert answer.chat_id == 1001 and "/trade" in answer.visible_text
+            await asyncio.sleep(0.5)  # several retry delays: a refused token is not tried again
+            assert runtime.down == {"slack"} and sl.calls["auth.test"] == 1
+            slack = (await healthz(runtime))["platforms"]["slack"]
+            assert slack["connected"] is False and slack["reason"] == "could not start (SlackApiError)"
+            stop.set()
+            assert await asyncio.wait_for(task, 12) == 0
+
+    run(scenario())
+
+
+def test_a_platform_down_at_start_is_tried_again_and_serves_when_it_is_back(tmp_path, make_ctx):
+    """Telegram answers 502 to getMe twice at start: Slack serves meanwhile; Telegram comes up on a
+    later try and answers, without a restart."""
+
+    async def scenario():
+        async with FakeTelegram() as tg, FakeSlack() as sl:
+            tg.fail_next("getMe", status=502, description="Bad Gateway", count=2)
+            runtime = build_runtime(both_platforms(tmp_path, tg, sl), make_ctx())
+            runtime.platform_retry_delays = (0.2,)
+            stop = asyncio.Event()
+            task = asyncio.create_task(serve(runtime, stop))
+            await asyncio.wait_for(runtime.ready.wait(), TIMEOUT)
+            assert runtime.down == {"telegram"}
+            async with aiohttp.ClientSession() as http:
+                request = signed_slash_request(
+                    SECRET, command="/help", text="", response_url=sl.response_url("help")
+                )
+                body, headers = request
+                async with http.post(base_url(runtime) + "/slack/events", data=body, headers=headers) as r:
+                    assert r.status == 200 and "/trade" in (await r.json())["text"]
+            await tg.wait_until(lambda: not runtime.down, 5, "Telegram to start on a later try")
+            assert tg.calls["getMe"] == 3
+            tg.push_command(1001, "/help")
+            (answer,) = await tg.wait_for_sent(1, TIMEOUT)
+            assert "/trade" in answer.visible_text
+            assert (await healthz(runtime))["platforms"]["telegram"]["connected"] is True
+            stop.set()
+            assert await asyncio.wait_for(task, 12) == 0
+
+    run(scenario())
+
+
+def test_kazkor_stops_when_no_platform_can_start(tmp_path, make_ctx):
+    async def scenario():
+        async with FakeTelegram() as tg, FakeSlack() as sl:
+            sl.fail_next("auth.test", "invalid_auth")
+            tg.fail_next("getMe", status=502, description="Bad Gateway")
+            runtime = build_runtime(both_platforms(tmp_path, tg, sl), make_ctx())
+            assert await asyncio.wait_for(serve(runtime, asyncio.Event()), 15) == 1
+            assert not runtime.ready.is_set() and tg.calls["getUpdates"] == 0
+
+    run(scenario())
+
+
 def test_env_example_lists_every_setting_with_its_default():
     import re
     from pathlib import Path

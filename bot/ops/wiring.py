@@ -121,15 +121,27 @@ def install_ops(runtime: Any) -> None:
         monitor.add_platform(name)
 
     def reported(service: Any) -> Any:
+        running = False
+
         async def start() -> None:
-            await service.start()
+            nonlocal running
+            try:
+                await service.start()
+            except Exception as exc:
+                # the type only: the message may hold a URL with the token, and /healthz is public
+                monitor.platform_disconnected(service.name, f"could not start ({type(exc).__name__})")
+                raise
+            running = True
             monitor.platform_connected(service.name)
 
         async def stop() -> None:
-            monitor.platform_disconnected(service.name, "stopped")
+            nonlocal running
+            if running:  # a failed start keeps its own reason
+                monitor.platform_disconnected(service.name, "stopped")
+                running = False
             await service.stop()
 
-        return Service(service.name, start, stop)
+        return Service(service.name, start, stop, service.platform)
 
     runtime.services[:] = [reported(s) if s.name in checks else s for s in runtime.services]
     if checks:

@@ -119,6 +119,11 @@ def _telegram_fault(exc: Exception) -> DeliveryFault:
     return Transient(f"telegram: {type(exc).__name__}: {exc}")
 
 
+def credentials_refused(exc: Exception) -> bool:
+    """True when a platform refused the bot's token (a revoked or mistyped one): retrying cannot help."""
+    return isinstance(_telegram_fault(exc), AuthFailed) or isinstance(_slack_fault(exc), AuthFailed)
+
+
 class TelegramSender:
     """Posts to Telegram chats through a python-telegram-bot ``Bot`` (or ``ExtBot``)."""
 

@@ -107,7 +107,11 @@ def build_bolt_app(config: Config) -> AsyncApp:
     quiet = _DropTokenUnusedWarning()
     bolt_logger.addFilter(quiet)
     try:
-        return AsyncApp(client=client, signing_secret=config.slack_signing_secret or "", name="kazkor")
+        # Bolt names its loggers after the app and copies the root logger's level onto them: "kazkor"
+        # would reset the level of every "kazkor.*" logger, so the app gets a name of its own.
+        return AsyncApp(
+            client=client, signing_secret=config.slack_signing_secret or "", name="kazkor-slack-app"
+        )
     finally:
         bolt_logger.removeFilter(quiet)
 
