@@ -77,7 +77,8 @@ class Runtime:
     services: list[Service] = field(default_factory=list)
     monitor: Monitor = field(default_factory=Monitor)  # what /healthz judges: platforms, scheduler ticks
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows: commands, reminders, errors
-    ready: asyncio.Event = field(default_factory=asyncio.Event)  # set once every service has started
+    # set once kazkor serves: every service started (a platform that could not may follow later)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
     platform_retry_delays: tuple[float, ...] = PLATFORM_RETRY_DELAYS
     down: set[str] = field(default_factory=set)  # platforms not serving: could not start (yet)
 
