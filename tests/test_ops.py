@@ -338,6 +338,36 @@ def test_monitor_for_config_watches_the_configured_platforms():
     assert list(monitor.snapshot()["platforms"]) == ["telegram"]
 
 
+def test_the_watch_leaves_a_platform_that_has_not_started_marked_down():
+    """A platform still waiting to start is down whether or not its API answers: the watch must not
+    mark it connected before its front end serves again."""
+    from bot.ops.wiring import PlatformWatch
+
+    monitor = Monitor(platforms=["telegram", "slack"], clock=FakeClock())
+    asked: list[str] = []
+
+    def check(name: str):
+        async def answer() -> bool:
+            asked.append(name)
+            return True
+
+        return answer
+
+    down = {"slack"}
+    watch = PlatformWatch(
+        {"telegram": check("telegram"), "slack": check("slack")}, monitor, Metrics(), skip=down.__contains__
+    )
+    asyncio.run(watch.check_once())
+    platforms = monitor.snapshot()["platforms"]
+    assert asked == ["telegram"]
+    assert platforms["telegram"]["connected"] is True and platforms["slack"]["connected"] is False
+    down.clear()  # it started: from now on it is watched like the others
+    asyncio.run(watch.check_once())
+    assert (
+        asked == ["telegram", "telegram", "slack"] and monitor.snapshot()["platforms"]["slack"]["connected"]
+    )
+
+
 # -- wired into `kazkor run` ----------------------------------------------------------------------
 
 

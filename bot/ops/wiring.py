@@ -46,8 +46,10 @@ class PlatformWatch:
         *,
         interval: float = WATCH_INTERVAL,
         timeout: float = WATCH_TIMEOUT,
+        skip: Callable[[str], bool] = lambda name: False,
     ) -> None:
         self.checks = checks
+        self.skip = skip
         self.monitor = monitor
         self.metrics = metrics
         self.interval = interval
@@ -56,6 +58,8 @@ class PlatformWatch:
 
     async def check_once(self) -> None:
         for name, check in self.checks.items():
+            if self.skip(name):  # not serving (could not start yet): reachable or not, it is down
+                continue
             try:
                 async with asyncio.timeout(self.timeout):
                     result = await check()
@@ -145,5 +149,5 @@ def install_ops(runtime: Any) -> None:
 
     runtime.services[:] = [reported(s) if s.name in checks else s for s in runtime.services]
     if checks:
-        watch = PlatformWatch(checks, monitor, metrics)
+        watch = PlatformWatch(checks, monitor, metrics, skip=lambda name: name in runtime.down)
         runtime.services.append(Service("platform-watch", watch.start, watch.stop))
