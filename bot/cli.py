@@ -218,6 +218,14 @@ def _add_facts(args: argparse.Namespace, ctx: Any) -> int:
         print(f"kazkor: cannot read {args.file}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     records = raw if isinstance(raw, list) else [raw]
+    for i, record in enumerate(records):
+        # a record copied from `kazkor facts export` carries its kind: fine when it is the one given
+        if isinstance(record, dict) and "kind" in record:
+            if record["kind"] != args.kind:
+                print(f"kazkor: nothing added: {args.file} record {i} is of kind {record['kind']!r}, "
+                      f"not {args.kind!r} (--kind {args.kind})", file=sys.stderr)  # fmt: skip
+                return EXIT_FAILURE
+            records[i] = {k: v for k, v in record.items() if k != "kind"}
     if not records:
         print(f"kazkor: {args.file} holds an empty list: nothing to add", file=sys.stderr)
         return EXIT_USAGE

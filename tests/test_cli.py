@@ -222,6 +222,20 @@ def test_facts_add_stores_a_fact_that_later_answers_and_refuses_a_bad_one(tmp_pa
     assert again.stdout.count("Consulate opens") == 1
 
 
+def test_a_record_copied_from_facts_export_can_be_added_back(tmp_path):
+    exported = json.loads(kazkor("facts", "export", tmp_path=tmp_path).stdout)["records"]
+    (original,) = [r for r in exported if r["id"] == "evt-2023-09-20-tokayev-yoon-new-york"]
+    edited = {**original, "id": "evt-2023-09-21-follow-up", "date": "2023-09-21", "title": "Follow-up talks"}
+    (tmp_path / "one.json").write_text(json.dumps(edited))
+    added = kazkor("facts", "add", "--kind", "event", "--file", str(tmp_path / "one.json"), tmp_path=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert "21 Sep 2023 — Follow-up talks" in kazkor("ask", "/timeline 2023", tmp_path=tmp_path).stdout
+    wrong = kazkor(
+        "facts", "add", "--kind", "figure", "--file", str(tmp_path / "one.json"), tmp_path=tmp_path
+    )
+    assert wrong.returncode == 1 and "record 0 is of kind 'event', not 'figure'" in wrong.stderr
+
+
 def test_facts_add_takes_a_whole_file_or_nothing(tmp_path):
     def event(n: int, day: str) -> dict:
         return {
