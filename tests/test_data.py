@@ -159,20 +159,31 @@ def test_trade_turnover_figures():
             assert f.value == 6e9 and f.unit == "USD"
 
 
-def test_rank_figures():
-    trade_ranks = _figures("trade_rank")
-    assert all(f.value == 4 for f in trade_ranks)
-    rank_sources = {s for f in trade_ranks for s in f.sources}
-    assert {"astana-times-2024-06", "diplomacy-journal-2024-09"} <= rank_sources
-    assert any(f.ranked_above == ("China", "Italy", "Russia") for f in trade_ranks)
+def _stated(metric: str) -> set[tuple]:
+    """(value, unit, qualifier, as-of, sources) of every figure of ``metric``."""
+    return {(f.value, f.unit, f.qualifier, f.as_of.iso(), f.sources) for f in _figures(metric)}
 
-    investor = _figures("investor_rank")
-    fifth = [f for f in investor if f.value == 5]
-    assert len(fifth) == 1
-    assert fifth[0].ranked_above == ("Netherlands", "Russia", "Switzerland", "China")
-    assert "diplomacy-journal-2024-09" in fifth[0].sources
-    top_ten = {s for f in investor if f.value == 10 for s in f.sources}
-    assert {"astana-times-2024-06", "korea-post-2023-09"} <= top_ten
+
+def test_rank_figures():
+    # 001 (Jun 2024) "ranks fourth in foreign trade turnover ... among the country's top ten foreign
+    # investors"; 002 (Sep 2024) "4th largest trade partner (1.China, 2. Italy, 3. Russia ...) and 5th
+    # largest investor (1.Netherlands, 2. Russia, 3. Switzerland, 4. China ...)"; 003 (Sep 2023) "among the
+    # top 10 major investors"
+    assert _stated("trade_rank") == {
+        (4, "rank", "exact", "2023", ("astana-times-2024-06",)),
+        (4, "rank", "exact", "2023", ("diplomacy-journal-2024-09",)),
+    }
+    assert {f.sources: f.ranked_above for f in _figures("trade_rank")} == {
+        ("astana-times-2024-06",): (),
+        ("diplomacy-journal-2024-09",): ("China", "Italy", "Russia"),
+    }
+    assert _stated("investor_rank") == {
+        (10, "rank", "at_least", "2023", ("korea-post-2023-09",)),
+        (10, "rank", "at_least", "2024", ("astana-times-2024-06",)),
+        (5, "rank", "exact", "2024", ("diplomacy-journal-2024-09",)),
+    }
+    (fifth,) = [f for f in _figures("investor_rank") if f.value == 5]
+    assert fifth.ranked_above == ("Netherlands", "Russia", "Switzerland", "China")
 
 
 def test_investment_figures_keep_both_totals():
@@ -184,31 +195,41 @@ def test_investment_figures_keep_both_totals():
 
 
 def test_company_counts_keep_550_and_700():
-    companies = _figures("companies_present") + _figures("joint_ventures")
-    assert any(f.value == 550 and f.as_of.iso() == "2021" and f.qualifier == "more_than" for f in companies)
-    seven_hundred = [f for f in companies if f.value == 700 and f.qualifier == "more_than"]
-    assert any("korea-post-2023-09" in f.sources for f in seven_hundred)
-    assert any(f.metric == "joint_ventures" and "astana-times-2024-06" in f.sources for f in seven_hundred)
+    # 004 (Aug 2021) "more than 550 Korean enterprises"; 003 (Sep 2023) "more than 700 Korean companies";
+    # 001 (Jun 2024) "over 700 joint ventures"
+    assert _stated("companies_present") == {
+        (550, "count", "more_than", "2021", ("seoul-summit-2021-08",)),
+        (700, "count", "more_than", "2023", ("korea-post-2023-09",)),
+    }
+    assert _stated("joint_ventures") == {(700, "count", "more_than", "2024", ("astana-times-2024-06",))}
 
 
-def test_other_key_figures():
-    by_metric = {(f.metric, f.value) for f in _records("figures.json")}
-    for key in [
-        ("ethnic_koreans", 120000),
-        ("students", 1000),
-        ("weekly_flights", 15),
-        ("deal_value", 1.7e9),
-        ("projects", 24),
-        ("other", 76),
-        ("visitors", 2),
-        ("visitors", 62),
-    ]:
-        assert key in by_metric, key
+def test_people_to_people_figures():
+    # 001: "the 120,000 ethnic Koreans in Kazakhstan", "over 1,000 Kazakh students studying in South Korea";
+    # 002: "Currently, 15 flights a week ...", "Last year, Koreans visiting Kazakhstan more than doubled,
+    # while Kazakhs visiting Korea for medical purposes increased by 62%."
+    assert _stated("ethnic_koreans") == {(120000, "count", "exact", "2024", ("astana-times-2024-06",))}
+    assert _stated("students") == {(1000, "count", "more_than", "2024", ("astana-times-2024-06",))}
+    assert _stated("weekly_flights") == {(15, "count", "exact", "2024-09", ("diplomacy-journal-2024-09",))}
+    assert _stated("visitors") == {
+        (2, "ratio", "more_than", "2023", ("diplomacy-journal-2024-09",)),
+        (62, "percent", "exact", "2023", ("diplomacy-journal-2024-09",)),
+    }
+
+
+def test_deal_and_project_figures():
+    # 004: "a deal worth USD 1.7 billion during the two day visit", "24 more projects";
+    # 002: "Doosan Enerbility's on 1,000 MW combined cycle power plant ... for $1 bln."
+    assert _stated("deal_value") == {
+        (1.7e9, "USD", "exact", "2021-08", ("seoul-summit-2021-08",)),
+        (1e9, "USD", "exact", "2024", ("diplomacy-journal-2024-09",)),
+    }
+    assert _stated("projects") == {(24, "count", "exact", "2021", ("seoul-summit-2021-08",))}
 
 
 def test_june_2024_agreement_package():
     package = [a for a in _records("agreements.json") if a.date.iso() == "2024-06-12"]
-    assert len(package) >= 12
+    assert len(package) == 12  # the twelve documents 001 lists for 12 June (000's lithium one is Jun 2024)
     assert all(a.occasion == "evt-2024-06-12-yoon-state-visit-astana" for a in package)
     assert sum(a.type == "joint_statement" for a in package) == 1
     sectors = {a.sector for a in package}

@@ -389,7 +389,22 @@ def test_several_reminders_on_one_day_go_to_a_channel_in_order(state, db, catalo
 
     summary, sl = run(scenario())
     assert summary.sent == 7 and len(sl.posted) == 7
-    assert all(p.text.startswith("This year:") for p in sl.posted)
+    # anniversaries first, then events by date and title: the order /upcoming shows them in
+    firsts = [p.text.splitlines()[0] for p in sl.posted]
+    assert firsts == [
+        "This year: 15th anniversary of the strategic partnership between Kazakhstan and the Republic of "
+        "Korea (2009) — a milestone year",
+        "This year: C5+K ministerial meeting in Seoul, Seoul (2024)",
+        "This year: 2nd C5+K Parliamentary Speakers Conference, Turkmenistan (2024)",
+        "This year: CICA Secretary General Kairat Sarybay visits Seoul, Seoul (2024)",
+        "This year: CU convenience stores open in Kazakhstan, Kazakhstan (2024)",
+        "This year: Kazakhstan's Minister of Science and Higher Education Sayasat Nurbek visits Korea, "
+        "Republic of Korea (2024)",
+        "This year: Unprecedented spring flood in Kazakhstan, Kazakhstan (2024)",
+    ]
+    # each post names its own source: the partnership rests on The Astana Times, the rest on the speech
+    assert "The Astana Times, Jun 2024" in sl.posted[0].text
+    assert all("Diplomacy Journal, Sep 2024" in p.text for p in sl.posted[1:])
 
 
 # --- the ledger's group commit ----------------------------------------------------------------------

@@ -404,15 +404,10 @@ def test_kazkor_run_serves_health_and_metrics_and_watches_the_platform(tmp_path,
                     assert 'kazkor_commands_total{command="trade",platform="telegram"} 1.0' in text
                     assert 'kazkor_reply_seconds_count{platform="telegram"} 1.0' in text
 
-                    watch = next(s for s in runtime.services if s.name == "platform-watch")
-                    assert watch is not None
-                    from bot.ops.wiring import PlatformWatch
-
-                    probe = PlatformWatch(
-                        {"telegram": runtime.telegram.application.bot.get_me},
-                        runtime.monitor,
-                        runtime.metrics,
-                    )
+                    # the watch kazkor run itself started (its 60 s timer is not waited for: one round)
+                    service = next(s for s in runtime.services if s.name == "platform-watch")
+                    probe = service.start.__self__
+                    calls = tg.calls["getMe"]
                     tg.fail_next("getMe", status=502, description="Bad Gateway")
                     await probe.check_once()
                     async with http.get(url + "/metrics") as response:
@@ -423,6 +418,7 @@ def test_kazkor_run_serves_health_and_metrics_and_watches_the_platform(tmp_path,
                     assert snapshot["connected"] is False and tg.token not in json.dumps(snapshot)
                     await probe.check_once()  # getMe works again
                     assert runtime.monitor.snapshot()["platforms"]["telegram"]["connected"] is True
+                    assert tg.calls["getMe"] == calls + 2  # each round asked Telegram itself
             finally:
                 stop.set()
                 assert await asyncio.wait_for(task, 15) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -42,7 +43,13 @@ def test_writer_killed_mid_write_never_loses_an_acknowledged_write(tmp_path):
             text=True,
             env=env,
         )
-        first = proc.stdout.readline()  # wait until it is writing
+        # wait (at most 20 s) until it is writing
+        ready, _, _ = select.select([proc.stdout], [], [], 20)
+        if not ready:
+            proc.kill()
+            proc.communicate(timeout=10)
+            raise AssertionError("the writer printed nothing within 20 s")
+        first = proc.stdout.readline()
         assert first.strip(), "writer did not start"
         time.sleep(rng.uniform(0.0, 0.3))
         proc.send_signal(signal.SIGKILL)

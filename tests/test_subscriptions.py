@@ -74,7 +74,13 @@ def test_console_subscribe_defaults_to_nine_in_the_configured_zone(ctx, state):
         "Sun 06 Oct 2024 09:00 — Today: Nationwide referendum on building a nuclear power plant in "
         "Kazakhstan, Kazakhstan (6 Oct 2024)",
     ]
-    assert reply.citations  # each listed reminder cites its sources
+    # each listed reminder cites the two articles that announce the referendum
+    labels = {c.number: c.label for c in reply.citations}
+    for item in reply.sections[0].items[:2]:
+        assert sorted(labels[n] for n in item.refs) == [
+            "Diplomacy Journal, Sep 2024 · 002_0aa375d569579910.txt",
+            "Korea JoongAng Daily, Sep 2024 · 000_b333400f6de1ba63.txt",
+        ]
 
 
 def test_an_admin_subscribes_with_a_time_and_zone_in_either_order(ctx, state):
@@ -153,7 +159,10 @@ def test_a_paused_subscription_says_why(ctx, state):
 def test_subscriptions_survive_a_restart(tmp_path, catalogue):
     path = tmp_path / "state.json"
     first = StateStore(path)
-    handle_text("/subscribe 08:45 Asia/Seoul", Context(catalogue=catalogue, tz=ALMATY, state=first))
+    clock = lambda: datetime.fromisoformat(WHEN)  # noqa: E731
+    handle_text(
+        "/subscribe 08:45 Asia/Seoul", Context(catalogue=catalogue, tz=ALMATY, clock=clock, state=first)
+    )
     first.close()
     second = StateStore(path)
     (sub,) = second.subscriptions()
