@@ -14,7 +14,15 @@ from bot.commands import Command, Context, dispatch
 from bot.reminders.schedule import ReminderService
 from facts.store import StateStore
 from tests.conftest import ALMATY
-from tests.reminders_kit import FAST, REFERENDUM_KEY_7D, SettableClock, run, senders_for, subscribe
+from tests.reminders_kit import (
+    FAST,
+    REFERENDUM_7D_ALMATY,
+    REFERENDUM_KEY_7D,
+    SettableClock,
+    run,
+    senders_for,
+    subscribe,
+)
 from tests.standins.slack_api import FakeSlack
 from tests.standins.telegram_api import FakeTelegram
 
@@ -213,6 +221,60 @@ def test_subscribe_and_unsubscribe_rebuild_the_jobs(state, db, catalogue):
     assert (first.astimezone(seoul).hour, first.astimezone(seoul).minute) == (7, 15)
     assert (second.astimezone(seoul).hour, second.astimezone(seoul).minute) == (8, 0)
     assert jobs_after == []
+
+
+def test_posts_that_failed_are_tried_again_later_the_same_day_and_sent_once(state, db, catalogue):
+    """Slack fails every try of the 09:00 post (an outage longer than the retries): the channel is
+    tried again later that day and gets its reminder once; nothing is doubled."""
+    subscribe(state, "slack", "C0GENERAL")
+    clock = SettableClock(REFERENDUM_7D_ALMATY)
+
+    async def scenario():
+        async with FakeSlack() as sl, senders_for(db, None, sl) as senders:
+            service = service_for(
+                state, catalogue, senders, clock, catch_up=False, follow_up_delays=(0.3, 0.3)
+            )
+            await service.start()
+            try:
+                attempts = FAST.transient_retries + 1
+                sl.fail_next("chat.postMessage", "internal_error", count=attempts)
+                service.scheduler.modify_job("reminders:slack:C0GENERAL", next_run_time=datetime.now(UTC))
+                await sl.wait_until(lambda: sl.calls["chat.postMessage"] == attempts, 5, "every try to fail")
+                assert sl.posted == []
+                await sl.wait_until(lambda: len(sl.posted) == 1, 5, "the follow-up post")
+                await sl.wait_until(lambda: not service._tasks, 5, "the follow-up to end")
+                return sl
+            finally:
+                await service.stop()
+
+    sl = run(scenario())
+    (post,) = sl.posted
+    assert post.text.startswith("In 7 days (6 Oct): Nationwide referendum on building a nuclear power plant")
+    assert [e["key"] for e in state.ledger()] == [f"slack:C0GENERAL:{REFERENDUM_KEY_7D}"]
+    assert sl.calls["chat.postMessage"] == FAST.transient_retries + 2  # no second follow-up was needed
+
+
+def test_a_follow_up_is_dropped_when_the_day_has_changed(state, db, catalogue):
+    subscribe(state, "slack", "C0GENERAL")
+    clock = SettableClock(REFERENDUM_7D_ALMATY)
+
+    async def scenario():
+        async with FakeSlack() as sl, senders_for(db, None, sl) as senders:
+            service = service_for(state, catalogue, senders, clock, catch_up=False, follow_up_delays=(0.3,))
+            await service.start()
+            try:
+                attempts = FAST.transient_retries + 1
+                sl.fail_next("chat.postMessage", "internal_error", count=attempts)
+                service.scheduler.modify_job("reminders:slack:C0GENERAL", next_run_time=datetime.now(UTC))
+                await sl.wait_until(lambda: sl.calls["chat.postMessage"] == attempts, 5, "every try to fail")
+                clock.set("2024-09-30T00:05:00+05:00")  # past midnight in Almaty before the follow-up
+                await sl.wait_until(lambda: not service._tasks, 5, "the follow-up to end")
+                return sl
+            finally:
+                await service.stop()
+
+    sl = run(scenario())
+    assert sl.posted == [] and state.ledger() == []  # "in 7 days" is not posted on the 6th day before
 
 
 def test_a_deactivated_subscription_loses_its_job(state, db, catalogue):

@@ -7,6 +7,7 @@
 * A job only starts a fan-out task and returns: the fan-out (``bot.reminders.delivery``) is ours to
   track, so :meth:`stop` can let it finish the send in flight and its ledger record (bounded), instead of
   APScheduler cancelling it in the middle.
+* Follow-ups: a fan-out with failed posts is run again later the same day (:data:`FOLLOW_UP_DELAYS`).
 * Catch-up at start: APScheduler forgets what fired while the process was down, so for every
   subscription whose posting time has already passed today (in its zone) the service posts what is due
   today and not yet in the ledger. Only today: a reminder for an earlier day, or about an event that has
@@ -24,15 +25,19 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import Clock, system_clock
+from bot.clock import Clock, local_today, system_clock
 from bot.platforms.base import Sender
 from bot.reminders.delivery import DEFAULT_POLICY, UNPOSTED_PLATFORMS, Delivery, RetryPolicy, Summary
-from bot.reminders.subscription import clock_time, has_posted_today, job_id, key_of
+from bot.reminders.subscription import clock_time, has_posted_today, job_id, key_of, tz_of
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 5.0  # seconds stop() waits for the fan-out in flight
 MISFIRE_GRACE = 300  # seconds: a job delayed by a busy loop still fires (the ledger prevents doubles)
+# After a fan-out in which posts failed (a platform outage, timeouts past the retries), the subscription
+# is tried again the same local day after these pauses: only what is still missing from the ledger goes
+# out, so nothing is doubled; on the next day its own job takes over.
+FOLLOW_UP_DELAYS = (300.0, 900.0, 1800.0, 3600.0)
 
 
 class ReminderService:
@@ -49,6 +54,7 @@ class ReminderService:
         policy: RetryPolicy = DEFAULT_POLICY,
         catch_up: bool = True,
         stop_timeout: float = STOP_TIMEOUT,
+        follow_up_delays: tuple[float, ...] = FOLLOW_UP_DELAYS,
         on_summary: Callable[[Summary], None] | None = None,
         on_tick: Callable[[datetime | None, bool], None] | None = None,
         on_outcome: Callable[[str, str], None] | None = None,
@@ -61,6 +67,8 @@ class ReminderService:
         self.policy = policy
         self.catch_up_enabled = catch_up
         self.stop_timeout = stop_timeout
+        self.follow_up_delays = follow_up_delays
+        self._follow_ups: dict[tuple[str, str], asyncio.Task] = {}  # one pending follow-up per channel
         self.on_summary = on_summary
         self.on_tick = on_tick  # (next fire time or None, whether a job just fired): for /healthz
         self.on_outcome = on_outcome  # (platform, "sent" | "skipped" | "failed") per message: for /metrics
@@ -207,16 +215,43 @@ class ReminderService:
 
     # -- posting ----------------------------------------------------------------------------------------
 
-    async def post_now(self, platform: str, channel: str) -> Summary:
-        """Post what is due today (the subscription's local today) and not yet in the ledger."""
+    async def post_now(self, platform: str, channel: str, attempt: int = 0) -> Summary:
+        """Post what is due today (the subscription's local today) and not yet in the ledger; if some
+        posts failed, try again later the same day (``attempt``: follow-ups so far)."""
         assert self.delivery is not None, "start() first"
         sub = self.state.subscription(platform, channel)
         summary = Summary()
         if sub is not None and self._postable(sub):
             summary = await self.delivery.run_one(sub)
             self._summarise(f"{platform}:{channel}", summary)
+            if summary.failed:
+                self._follow_up(sub, attempt)
         self._report_tick(fired=True)
         return summary
+
+    def _follow_up(self, sub: dict[str, Any], attempt: int) -> None:
+        key = key_of(sub)
+        pending = self._follow_ups.get(key)
+        if attempt >= len(self.follow_up_delays) or (pending is not None and not pending.done()):
+            return
+        delay = self.follow_up_delays[attempt]
+        day = local_today(self.clock, tz_of(sub))
+        log.warning("reminders: %s:%s: posts failed; trying again in %.0f s", *key, delay)
+
+        async def later() -> None:
+            assert self._stopping is not None
+            try:
+                await asyncio.wait_for(self._stopping.wait(), delay)
+                return  # stopping
+            except TimeoutError:
+                pass
+            current = self.state.subscription(*key)
+            if current is None or local_today(self.clock, tz_of(current)) != day:
+                return  # unsubscribed, or a new day: its own job posts that day's reminders
+            del self._follow_ups[key]
+            await self.post_now(*key, attempt=attempt + 1)
+
+        self._follow_ups[key] = self._spawn(later(), f"kazkor-reminders-follow-up-{key[0]}-{key[1]}")
 
     async def catch_up(self) -> Summary:
         """At start: subscriptions whose time already passed today get today's missing reminders."""
@@ -227,6 +262,9 @@ class ReminderService:
         if late:
             summary = await self.delivery.run(late)
             self._summarise(f"catch-up of {len(late)} subscription(s)", summary)
+            if summary.failed:  # which ones is not known here; a follow-up posts only what is missing
+                for sub in late:
+                    self._follow_up(sub, 0)
         return summary
 
     def _summarise(self, what: str, summary: Summary) -> None:
