@@ -223,6 +223,14 @@ def test_subscribe_and_unsubscribe_rebuild_the_jobs(state, db, catalogue):
     assert jobs_after == []
 
 
+async def fire_through_an_outage(service: ReminderService, sl: FakeSlack, channel: str) -> None:
+    """Fire the channel's job while Slack fails every try the retry policy allows (bounded wait)."""
+    attempts = FAST.transient_retries + 1
+    sl.fail_next("chat.postMessage", "internal_error", count=attempts)
+    service.scheduler.modify_job(f"reminders:slack:{channel}", next_run_time=datetime.now(UTC))
+    await sl.wait_until(lambda: sl.calls["chat.postMessage"] == attempts, 5, "every try to fail")
+
+
 def test_posts_that_failed_are_tried_again_later_the_same_day_and_sent_once(state, db, catalogue):
     """Slack fails every try of the 09:00 post (an outage longer than the retries): the channel is
     tried again later that day and gets its reminder once; nothing is doubled."""
@@ -236,10 +244,7 @@ def test_posts_that_failed_are_tried_again_later_the_same_day_and_sent_once(stat
             )
             await service.start()
             try:
-                attempts = FAST.transient_retries + 1
-                sl.fail_next("chat.postMessage", "internal_error", count=attempts)
-                service.scheduler.modify_job("reminders:slack:C0GENERAL", next_run_time=datetime.now(UTC))
-                await sl.wait_until(lambda: sl.calls["chat.postMessage"] == attempts, 5, "every try to fail")
+                await fire_through_an_outage(service, sl, "C0GENERAL")
                 assert sl.posted == []
                 await sl.wait_until(lambda: len(sl.posted) == 1, 5, "the follow-up post")
                 await sl.wait_until(lambda: not service._tasks, 5, "the follow-up to end")
@@ -263,10 +268,7 @@ def test_a_follow_up_is_dropped_when_the_day_has_changed(state, db, catalogue):
             service = service_for(state, catalogue, senders, clock, catch_up=False, follow_up_delays=(0.3,))
             await service.start()
             try:
-                attempts = FAST.transient_retries + 1
-                sl.fail_next("chat.postMessage", "internal_error", count=attempts)
-                service.scheduler.modify_job("reminders:slack:C0GENERAL", next_run_time=datetime.now(UTC))
-                await sl.wait_until(lambda: sl.calls["chat.postMessage"] == attempts, 5, "every try to fail")
+                await fire_through_an_outage(service, sl, "C0GENERAL")
                 clock.set("2024-09-30T00:05:00+05:00")  # past midnight in Almaty before the follow-up
                 await sl.wait_until(lambda: not service._tasks, 5, "the follow-up to end")
                 return sl
