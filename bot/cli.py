@@ -232,10 +232,7 @@ def _add_facts(args: argparse.Namespace, ctx: Any) -> int:
     try:
         names = [f"{args.file} record {i}" for i in range(len(records))]
         added = ctx.state.add_facts(args.kind, records, ctx.catalogue, names)
-    except DataError as exc:
-        print(f"kazkor: nothing added: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except StateBusy as exc:
+    except (DataError, StateBusy) as exc:
         print(f"kazkor: nothing added: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     for record in added:
