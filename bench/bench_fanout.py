@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -127,9 +128,10 @@ class Timed:
         self.last = time.monotonic() - self.started
 
 
-def part_one(n_chats: int, n_channels: int) -> bool:
-    chats, channels = chat_ids(n_chats), channel_ids(n_channels)
-    catalogue = load_catalogue()
+@contextlib.contextmanager
+def rate_limited_stand_ins(chats: list, channels: list):
+    """Both stand-ins enforcing the platforms' limits, and a fresh state file subscribing every chat
+    and channel: yields (telegram, slack, state path)."""
     with (
         tempfile.TemporaryDirectory() as tmp,
         FakeTelegram.run_in_thread(rate_limit_global_per_s=TELEGRAM_LIMIT) as tg,
@@ -137,6 +139,13 @@ def part_one(n_chats: int, n_channels: int) -> bool:
     ):
         db = Path(tmp) / "state.json"
         fill_state(db, chats, channels)
+        yield tg, sl, db
+
+
+def part_one(n_chats: int, n_channels: int) -> bool:
+    chats, channels = chat_ids(n_chats), channel_ids(n_channels)
+    catalogue = load_catalogue()
+    with rate_limited_stand_ins(chats, channels) as (tg, sl, db):
         config = Config.from_env(env_for(tg, sl, db))
         state = StateStore(db)
 
@@ -212,13 +221,7 @@ def wait_for(predicate, timeout: float) -> bool:
 def one_kill_round(n: int, rng: random.Random, expected: float) -> dict:
     chats, channels = chat_ids(n), channel_ids(n)
     keys = [f"telegram:{c}" for c in chats] + [f"slack:{c}" for c in channels]
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        FakeTelegram.run_in_thread(rate_limit_global_per_s=TELEGRAM_LIMIT) as tg,
-        FakeSlack.run_in_thread(rate_limit_per_channel_per_s=SLACK_LIMIT) as sl,
-    ):
-        db = Path(tmp) / "state.json"
-        fill_state(db, chats, channels)
+    with rate_limited_stand_ins(chats, channels) as (tg, sl, db):
         env = env_for(tg, sl, db)
         first = post_due_process(env)
         started = wait_for(lambda: tg.calls["sendMessage"] + sl.calls["chat.postMessage"] > 0, 30)

@@ -181,14 +181,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
         except DataError as exc:
             print(f"invalid: {exc}", file=sys.stderr)
             return EXIT_FAILURE
-        plurals = {
-            "figure": "figures",
-            "agreement": "agreements",
-            "event": "events",
-            "anniversary": "anniversaries",
-        }
-        counts = ", ".join(f"{len(catalogue.of_kind(kind))} {word}" for kind, word in plurals.items())
-        print(f"valid: {len(catalogue.sources)} sources, {counts}")
+        print(f"valid: {catalogue.describe()}")
         return EXIT_OK
     ctx = build_context(_config())
     catalogue = ctx.catalogue

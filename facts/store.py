@@ -153,6 +153,17 @@ class Catalogue:
         source = self.sources[source_id]
         return f"{source.label()} · {source.file}" if source.file else source.label()
 
+    def describe(self) -> str:
+        """``7 sources, 33 figures, 18 agreements, 20 events, 4 anniversaries``: what is loaded."""
+        plurals = {
+            "figure": "figures",
+            "agreement": "agreements",
+            "event": "events",
+            "anniversary": "anniversaries",
+        }
+        counts = ", ".join(f"{len(self.of_kind(kind))} {word}" for kind, word in plurals.items())
+        return f"{len(self.sources)} sources, {counts}"
+
     def __len__(self) -> int:
         return len(self.by_id)
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.clock import fixed_clock
 from bot.commands import Context, handle_text
-from facts.store import load_catalogue
+from facts.store import StateStore, load_catalogue
 
 # Test traffic goes to 127.0.0.1 only: an inherited proxy must not reroute it.
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
@@ -21,6 +21,20 @@ ALMATY = ZoneInfo("Asia/Almaty")
 @pytest.fixture(scope="session")
 def catalogue():
     return load_catalogue()
+
+
+@pytest.fixture
+def db(tmp_path):
+    """Where a test's state file lives."""
+    return tmp_path / "state.json"
+
+
+@pytest.fixture
+def state(db):
+    """A state store on :func:`db`, closed (its writer lock released) after the test."""
+    store = StateStore(db)
+    yield store
+    store.close()
 
 
 @pytest.fixture

@@ -69,20 +69,25 @@ def post_signed(url: str, fake: FakeSlack, command: str, text: str, name: str) -
         return response.status, json.loads(response.read())
 
 
+def both_platforms_env(tmp_path, port: int, telegram, slack, **mode: str) -> dict[str, str]:
+    """`kazkor run`'s environment with both stand-ins; ``mode`` picks webhook / HTTP / Socket Mode."""
+    return clean_env(
+        KAZKOR_DB=str(tmp_path / "state.json"),
+        KAZKOR_HOST="127.0.0.1",
+        PORT=str(port),
+        TELEGRAM_BOT_TOKEN=telegram.token,
+        TELEGRAM_API_URL=telegram.base_url,
+        SLACK_BOT_TOKEN=slack.bot_token,
+        SLACK_API_URL=slack.base_url,
+        **mode,
+    )
+
+
 def test_sigterm_stops_both_platforms_within_10_seconds(tmp_path):
     """Telegram long polling + Slack HTTP mode in one process; both answer; SIGTERM exits 0 quickly."""
     port = free_port()
     with FakeTelegram.run_in_thread() as telegram, FakeSlack.run_in_thread() as slack:
-        env = clean_env(
-            KAZKOR_DB=str(tmp_path / "state.json"),
-            KAZKOR_HOST="127.0.0.1",
-            PORT=str(port),
-            TELEGRAM_BOT_TOKEN=telegram.token,
-            TELEGRAM_API_URL=telegram.base_url,
-            SLACK_BOT_TOKEN=slack.bot_token,
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=slack.base_url,
-        )
+        env = both_platforms_env(tmp_path, port, telegram, slack, SLACK_SIGNING_SECRET=SECRET)
         proc = start_kazkor("run", env=env)
         try:
             wait_sync(lambda: telegram.calls["getUpdates"] >= 1, 20, "Telegram polling", proc)
@@ -106,17 +111,14 @@ def test_sigterm_stops_both_platforms_within_10_seconds(tmp_path):
 def test_sigterm_with_telegram_webhook_and_slack_socket_mode(tmp_path):
     port = free_port()
     with FakeTelegram.run_in_thread() as telegram, FakeSlack.run_in_thread() as slack:
-        env = clean_env(
-            KAZKOR_DB=str(tmp_path / "state.json"),
-            KAZKOR_HOST="127.0.0.1",
-            PORT=str(port),
-            TELEGRAM_BOT_TOKEN=telegram.token,
-            TELEGRAM_API_URL=telegram.base_url,
+        env = both_platforms_env(
+            tmp_path,
+            port,
+            telegram,
+            slack,
             TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook",
             TELEGRAM_WEBHOOK_SECRET="hook-secret",
-            SLACK_BOT_TOKEN=slack.bot_token,
             SLACK_APP_TOKEN=slack.app_token,
-            SLACK_API_URL=slack.base_url,
         )
         proc = start_kazkor("run", env=env)
         try:

@@ -172,6 +172,15 @@ def test_a_corrupt_state_file_is_reported_and_the_answer_still_comes(tmp_path):
     assert len(json.loads(state.read_text())["subscriptions"]) == 1
 
 
+def test_a_state_path_that_cannot_be_created_gets_one_line(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    where = tmp_path / "notes.txt" / "state.json"  # its folder is a file
+    result = kazkor("ask", "/trade", env_extra={"KAZKOR_DB": str(where)})
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"kazkor: cannot open the state file KAZKOR_DB={where}: ")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
 def test_a_state_path_that_is_not_a_state_file_is_refused_untouched(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("meeting at 10\n")

@@ -206,6 +206,12 @@ def test_upcoming_marks_the_35th_anniversary_of_diplomatic_relations_as_a_milest
     ) in [t for t in texts]
 
 
+def test_upcoming_with_nothing_due_says_so_in_good_english(ask):
+    reply = ask("/upcoming 1", when="2024-11-01T09:00:00+05:00")
+    assert lines(reply) == ["No anniversaries or events in the next 1 day."]
+    assert reply.footer == "Look further ahead: /upcoming 366"
+
+
 def test_upcoming_shows_month_and_year_dates_without_a_made_up_day(ask):
     texts = lines(ask("/upcoming 366", when="2026-11-25T09:00:00+05:00"))
     assert texts == [

@@ -31,18 +31,6 @@ CLOCK = fixed_clock(datetime.fromisoformat(REFERENDUM_7D_ALMATY))
 NEW_YEAR = date(2024, 1, 1)  # seven reminders are due that day ("this year: ...")
 
 
-@pytest.fixture
-def db(tmp_path):
-    return tmp_path / "state.json"
-
-
-@pytest.fixture
-def state(db):
-    store = StateStore(db)
-    yield store
-    store.close()
-
-
 async def _post(state, catalogue, db, tg=None, sl=None, day=None, policy=FAST, **env):
     async with senders_for(db, tg, sl, **env) as senders:
         return await post_due(state, catalogue, senders, day, clock=CLOCK, policy=policy)

@@ -29,18 +29,6 @@ from tests.standins.telegram_api import FakeTelegram
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-@pytest.fixture
-def db(tmp_path):
-    return tmp_path / "state.json"
-
-
-@pytest.fixture
-def state(db):
-    store = StateStore(db)
-    yield store
-    store.close()
-
-
 def service_for(state, catalogue, senders, clock, **kw) -> ReminderService:
     return ReminderService(state, catalogue, senders, tz=ALMATY, clock=clock, policy=FAST, **kw)
 

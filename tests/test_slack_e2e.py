@@ -337,3 +337,28 @@ def test_manifest_declares_every_slash_command():
     scopes = re.findall(r"^\s+- ([a-z:.]+)", text.split("scopes:", 1)[1].split("settings:", 1)[0], re.M)
     assert {"commands", "chat:write", "users:read"} <= set(scopes)
     assert re.search(r"^\s+socket_mode_enabled: false$", text, re.M)
+
+
+def test_building_the_slack_app_leaves_kazkor_loggers_alone(tmp_path):
+    """Bolt copies the root logger's level onto a logger named after the app: named "kazkor", it would
+    silence INFO lines of every "kazkor.*" logger once Slack is configured."""
+    import asyncio
+    import logging
+
+    from slack_bolt.request.async_request import AsyncBoltRequest
+
+    from bot.platforms.slack import build_bolt_app
+
+    ours = logging.getLogger("kazkor")
+    before = ours.level
+    root = logging.getLogger()
+    saved = root.level
+    root.setLevel(logging.WARNING)
+    try:
+        app = build_bolt_app(loopback_config(tmp_path, slack_bot_token="xoxb-1", slack_signing_secret=SECRET))
+        # Bolt configures the app-named logger when it handles a request (here one it cannot match)
+        request = AsyncBoltRequest(body="command=%2Fnone&text=", mode="socket_mode")
+        asyncio.run(app.async_dispatch(request))
+    finally:
+        root.setLevel(saved)
+    assert ours.level == before

@@ -23,13 +23,6 @@ WHEN = "2024-09-20T12:00:00+05:00"
 
 
 @pytest.fixture
-def state(tmp_path):
-    store = StateStore(tmp_path / "state.json")
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def ctx(catalogue, state):
     changes: list[int] = []
     context = Context(

@@ -213,14 +213,7 @@ def check_data(config: Config) -> list[Check]:
                 "and run `kazkor facts validate`",
             )
         ]
-    plurals = {
-        "figure": "figures",
-        "agreement": "agreements",
-        "event": "events",
-        "anniversary": "anniversaries",
-    }
-    counts = ", ".join(f"{len(catalogue.of_kind(kind))} {plural}" for kind, plural in plurals.items())
-    checks = [Check("curated data", True, f"valid: {len(catalogue.sources)} sources, {counts}")]
+    checks = [Check("curated data", True, f"valid: {catalogue.describe()}")]
     path = config.state_path
     if path.is_file():
         try:
