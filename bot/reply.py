@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from facts.model import PartialDate
+
 
 @dataclass(frozen=True)
 class Item:
@@ -17,6 +19,13 @@ class Item:
     text: str
     refs: tuple[int, ...] = ()
     record_id: str | None = None
+
+    def visible(self) -> str:
+        """What a reader sees of the item on every platform: text, citation marks and the record id
+        (the id is what ``/source ID`` takes, so the full sentence is one step away)."""
+        marks = "".join(f"[{n}]" for n in self.refs)
+        shown = f"{self.text} {marks}" if marks else self.text
+        return f"{shown} · {self.record_id}" if self.record_id else shown
 
 
 @dataclass(frozen=True)
@@ -59,19 +68,35 @@ class ReplyBuilder:
     sections: list[Section] = field(default_factory=list)
     _numbers: dict[str, int] = field(default_factory=dict)
     _labels: dict[str, str] = field(default_factory=dict)
+    _latest: PartialDate | None = None
 
-    def cite(self, source_id: str, label: str) -> int:
+    def cite(self, source_id: str, label: str, published: PartialDate | None = None) -> int:
+        """The number of ``source_id`` in this answer; ``published`` feeds the "Sources up to" footer."""
         if source_id not in self._numbers:
             self._numbers[source_id] = len(self._numbers) + 1
             self._labels[source_id] = label
+        self.dated(published)
         return self._numbers[source_id]
+
+    def dated(self, published: PartialDate | None) -> None:
+        """Count a source date towards the footer without citing (e.g. an answer that found nothing)."""
+        if published is not None and (self._latest is None or published > self._latest):
+            self._latest = published
 
     def section(self, heading: str, items: list[Item], note: str | None = None) -> None:
         self.sections.append(Section(heading, tuple(items), note))
 
     def build(self) -> Reply:
+        """The reply; its footer ends with how recent the cited sources are ("Sources up to Sep 2024."),
+        so a reader years later knows the answer's age."""
         refs = tuple(SourceRef(n, sid, self._labels[sid]) for sid, n in self._numbers.items())
-        return Reply(self.title, tuple(self.sections), refs, self.kind, self.footer)
+        footer = self.footer
+        if self._latest is not None:
+            recency = f"Sources up to {self._latest.human()}."
+            if footer:
+                footer = footer if footer.endswith((".", "?", "!")) else footer + "."
+            footer = f"{footer} {recency}" if footer else recency
+        return Reply(self.title, tuple(self.sections), refs, self.kind, footer)
 
 
 def usage(message: str, example: str) -> Reply:

@@ -11,10 +11,10 @@ from bot.commands.parse import MAX_INPUT
 from bot.render.plain import render_plain
 from tests.helpers import cited_outlets, lines, section
 
-ASTANA_TIMES = "The Astana Times, Jun 2024 · 001_54d0e5a8ce81d746.txt"
-DIPLOMACY_JOURNAL = "Diplomacy Journal, Sep 2024 · 002_0aa375d569579910.txt"
-KOREA_POST = "The Korea Post, Sep 2023 · 003_cdd7e3f641b5d41e.txt"
-SEOUL_SUMMIT_2021 = "Aug 2021 · 004_0daa704616f65bc5.txt"
+ASTANA_TIMES = "The Astana Times, Jun 2024"
+DIPLOMACY_JOURNAL = "Diplomacy Journal, Sep 2024"
+KOREA_POST = "The Korea Post, Sep 2023"
+SEOUL_SUMMIT_2021 = "unattributed article, Aug 2021"
 
 
 # -- /trade ---------------------------------------------------------------------------------------
@@ -261,8 +261,8 @@ def test_search_corrects_a_misspelling(ask):
     reply = ask("/search lithuim")
     (hit,) = [i for s in reply.sections for i in s.items]
     assert hit.record_id == "agr-2024-06-lithium-rare-metals"
-    assert cited_outlets(reply, hit) == ["Korea JoongAng Daily, Sep 2024 · 000_b333400f6de1ba63.txt"]
-    assert reply.footer == "Searched for: lithium"
+    assert cited_outlets(reply, hit) == ["Korea JoongAng Daily, Sep 2024"]
+    assert reply.footer == "Searched for: lithium. Sources up to Sep 2024."
 
 
 @pytest.mark.parametrize("words", ["한국", "the", "🇰🇿"])
@@ -293,13 +293,16 @@ def test_source_shows_the_verbatim_sentence_and_its_outlet(ask):
         "“Tokayev also announced the upcoming nationwide referendum on Oct. 6 regarding constructing a "
         "nuclear power plant.”"
     )
-    assert cited_outlets(reply, joongang) == ["Korea JoongAng Daily, Sep 2024 · 000_b333400f6de1ba63.txt"]
+    assert cited_outlets(reply, joongang) == ["Korea JoongAng Daily, Sep 2024"]
     assert journal.text == (
         "“First, the President announced a nationwide referendum on the construction of a nuclear power "
         "plant, scheduled for October 6, 2024.”"
     )
     assert cited_outlets(reply, journal) == [DIPLOMACY_JOURNAL]
-    assert reply.footer == "Record evt-2024-10-06-referendum (event)"
+    assert reply.footer == (
+        "Record evt-2024-10-06-referendum (event); source file 000_b333400f6de1ba63.txt, "
+        "002_0aa375d569579910.txt. Sources up to Sep 2024."
+    )
 
 
 def test_source_marks_an_outside_sources_statement_as_not_a_quotation(ask):

@@ -58,7 +58,8 @@ def test_console_subscribe_defaults_to_nine_in_the_configured_zone(ctx, state):
     # the console cannot be posted to: the answer says so and where the posts do go
     assert reply.footer.endswith(
         "The console is a preview: nothing is posted here. Subscribe a Slack or Telegram channel to get "
-        "the posts, or run `kazkor reminders --date YYYY-MM-DD --days 30` to see what would be posted."
+        "the posts, or run `kazkor reminders --date YYYY-MM-DD --days 30` to see what would be posted. "
+        "Sources up to Sep 2024."
     )
     # the next reminders, computed with due(): the referendum's 7-day and same-day reminders
     assert lines(reply)[:2] == [
@@ -71,15 +72,17 @@ def test_console_subscribe_defaults_to_nine_in_the_configured_zone(ctx, state):
     labels = {c.number: c.label for c in reply.citations}
     for item in reply.sections[0].items[:2]:
         assert sorted(labels[n] for n in item.refs) == [
-            "Diplomacy Journal, Sep 2024 · 002_0aa375d569579910.txt",
-            "Korea JoongAng Daily, Sep 2024 · 000_b333400f6de1ba63.txt",
+            "Diplomacy Journal, Sep 2024",
+            "Korea JoongAng Daily, Sep 2024",
         ]
 
 
 def test_an_admin_subscribes_with_a_time_and_zone_in_either_order(ctx, state):
     reply = dispatch(command("/subscribe asia/seoul 7:30", is_admin=True, thread="42"), ctx)
     assert reply.kind == "answer" and "07:30 (Asia/Seoul)" in reply.title
-    assert reply.footer == "Change the time with /subscribe HH:MM Area/City; stop with /unsubscribe."
+    assert reply.footer == (
+        "Change the time with /subscribe HH:MM Area/City; stop with /unsubscribe. Sources up to Sep 2024."
+    )
     sub = state.subscription("telegram", "-100500")
     assert (sub["time"], sub["tz"], sub["thread"], sub["created_by"]) == ("07:30", "Asia/Seoul", "42", "777")
     reply = dispatch(command("/subscribe 18:00 America/New_York", is_admin=True, user="888"), ctx)

@@ -1,14 +1,87 @@
-"""Wording shared by the commands: money, ranks, ordinals and citations."""
+"""How answers read: one date style, source labels, short fact lines, money, ranks and citations.
+
+Every command (and the reminders) builds its lines with these helpers, so an answer reads the same
+everywhere: ``12 Jun 2024 — MoU on forestry cooperation [1] · agr-2024-06-12-forestry``.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from bot.reply import Item, ReplyBuilder
-from facts.model import Figure
+from facts.model import Figure, PartialDate, Source
 from facts.store import Catalogue
 
+MAX_ITEM_CHARS = 160  # visible characters of one item in the default view: date, claim, marks and id
+ELLIPSIS = "…"
+UNATTRIBUTED = "unattributed article"
+# How the data names an outlet a seed does not name (compared lower-case).
+_UNNAMED_OUTLETS = frozenset(
+    {"unnamed outlet", "outlet not named", "unknown outlet", "unattributed", UNATTRIBUTED}
+)
 _QUALIFIER_WORDS = {"exact": "", "about": "about ", "more_than": "more than ", "at_least": "at least "}
+
+
+def human_date(when: date | PartialDate) -> str:
+    """The one date style of every answer: ``28 Jan 2027``, ``Jan 2027`` or ``2027`` (what is known).
+
+    A ``date`` (or ``datetime``) is a day; a :class:`PartialDate` keeps its own precision, so a date
+    known to the year is never shown as 1 January.
+    """
+    if not isinstance(when, PartialDate):
+        when = PartialDate(when.year, when.month, when.day)
+    return when.human()
+
+
+def source_label(source: Source) -> str:
+    """A label a person understands: ``Diplomacy Journal, Sep 2024``; ``unattributed article, Aug 2021``
+    for a seed that names no outlet. File names stay in ``/source``."""
+    outlet = UNATTRIBUTED if source.outlet.strip().lower() in _UNNAMED_OUTLETS else source.outlet
+    return f"{outlet}, {human_date(source.published)}" if source.published else outlet
+
+
+def cite(builder: ReplyBuilder, catalogue: Catalogue, source_id: str) -> int:
+    """Number ``source_id`` in the answer under its readable label (and count its date in the footer)."""
+    src = catalogue.sources[source_id]
+    return builder.cite(source_id, source_label(src), src.published)
+
+
+def latest_source_date(catalogue: Catalogue) -> PartialDate | None:
+    """The newest publication date of any source: the footer of an answer that cites nothing."""
+    dates = [s.published for s in catalogue.sources.values() if s.published is not None]
+    return max(dates) if dates else None
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut at a word to at most ``limit`` characters, marked with an ellipsis.
+
+    A guard, not a style: lines are written short; this keeps a long curated title from breaking the
+    160-character rule (the whole sentence stays one step away in ``/source``).
+    """
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return ELLIPSIS[:limit]
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:—-") + ELLIPSIS
+
+
+def fitted(item: Item, limit: int = MAX_ITEM_CHARS) -> Item:
+    """``item`` with its text clipped so that what a reader sees of it fits ``limit`` characters."""
+    excess = len(item.visible()) - limit
+    if excess <= 0:
+        return item
+    return Item(clip(item.text, max(len(item.text) - excess, 1)), item.refs, item.record_id)
+
+
+def dated_line(when: date | PartialDate | str, claim: str) -> str:
+    """``12 Jun 2024 — claim``: one fact per line, its date first."""
+    shown = when if isinstance(when, str) else human_date(when)
+    return f"{shown} — {claim}"
 
 
 def ordinal(n: int) -> str:
@@ -45,11 +118,17 @@ def figure_value(figure: Figure) -> str:
 
 
 def cite_all(builder: ReplyBuilder, catalogue: Catalogue, record: Any) -> tuple[int, ...]:
-    return tuple(sorted(builder.cite(s, catalogue.source_label(s)) for s in record.sources))
+    return tuple(sorted(cite(builder, catalogue, s) for s in record.sources))
+
+
+def marks(refs: tuple[int, ...]) -> str:
+    """``[1][3]``: citation marks written inside a line (where one line holds several figures)."""
+    return "".join(f"[{n}]" for n in refs)
 
 
 def record_item(builder: ReplyBuilder, catalogue: Catalogue, record: Any, text: str | None = None) -> Item:
-    """An item citing every source of ``record``; the text defaults to its summary."""
+    """An item citing every source of ``record``, fitted to :data:`MAX_ITEM_CHARS`; the text defaults
+    to its summary."""
     return Item(text or record.summary, cite_all(builder, catalogue, record), record.id)
 
 

@@ -6,7 +6,7 @@ import difflib
 
 from bot.commands.args import UsageError
 from bot.commands.context import Context
-from bot.commands.format import record_item
+from bot.commands.format import cite, record_item
 from bot.reply import Item, Reply, ReplyBuilder
 from facts.text import words
 
@@ -82,7 +82,7 @@ def source(args: tuple[str, ...], ctx: Context) -> Reply:
     builder = ReplyBuilder(f"{record.summary}")
     items = []
     for citation in record.cite:
-        n = builder.cite(citation.source, catalogue.source_label(citation.source))
+        n = cite(builder, catalogue, citation.source)
         if catalogue.sources[citation.source].kind == "seed":
             items.append(Item(f"“{citation.quote}”", (n,)))
         else:  # an outside source's citation is a short statement of what it says, not its words
@@ -95,5 +95,6 @@ def source(args: tuple[str, ...], ctx: Context) -> Reply:
         notes.append(Item(f"Note: {record.note}"))
     if notes:
         builder.section("Curator's notes", notes)
-    builder.footer = f"Record {record.id} ({record.kind})"
+    files = ", ".join(f for f in (catalogue.sources[s].file for s in record.sources) if f)
+    builder.footer = f"Record {record.id} ({record.kind})" + (f"; source file {files}" if files else "")
     return builder.build()

@@ -5,13 +5,8 @@ from __future__ import annotations
 from bot.reply import Item, Reply
 
 
-def refs_suffix(item: Item) -> str:
-    """`` [1][3]``: the compact citation marks after an item."""
-    return "".join(f"[{n}]" for n in item.refs) and " " + "".join(f"[{n}]" for n in item.refs)
-
-
 def item_line(item: Item) -> str:
-    return f"• {item.text}{refs_suffix(item)}"
+    return f"• {item.visible()}"
 
 
 def source_lines(reply: Reply) -> list[str]:

@@ -1,0 +1,63 @@
+"""How answers read: one date style, source labels a person understands, and a footer that dates them.
+
+Checked against the seeds' own outlets and dates (/work/shared/seeds/README.md): 002 is the Diplomacy
+Journal of Sep 2024, 004 names no outlet and was written in Aug 2021.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from bot.commands.format import clip, fitted, human_date, source_label
+from bot.reply import Item
+from facts.model import PartialDate
+from tests.helpers import cited_outlets
+
+
+@pytest.mark.parametrize(
+    ("when", "shown"),
+    [
+        (date(2027, 1, 28), "28 Jan 2027"),
+        (datetime(2027, 1, 28, 9, 30), "28 Jan 2027"),
+        (PartialDate(2027, 1, 28), "28 Jan 2027"),
+        (PartialDate(2027, 1), "Jan 2027"),
+        (PartialDate(2027), "2027"),
+    ],
+)
+def test_one_date_style_at_the_precision_known(when, shown):
+    assert human_date(when) == shown
+
+
+def test_source_labels_name_the_outlet_and_month_or_say_unattributed(catalogue):
+    assert source_label(catalogue.sources["diplomacy-journal-2024-09"]) == "Diplomacy Journal, Sep 2024"
+    assert source_label(catalogue.sources["seoul-summit-2021-08"]) == "unattributed article, Aug 2021"
+    assert source_label(catalogue.sources["korea-post-2023-09"]) == "The Korea Post, Sep 2023"
+
+
+def test_citations_carry_no_file_names(ask):
+    reply = ask("/trade")
+    assert reply.citations
+    assert not any(".txt" in c.label for c in reply.citations)
+
+
+def test_footer_dates_the_answer_by_its_cited_sources(ask):
+    # the 2019 programme rests on 004 alone (Aug 2021); the referendum on 000 and 002 (Sep 2024)
+    old = ask("/source agr-2019-fresh-wind")
+    assert cited_outlets(old, old.sections[0].items[0]) == ["unattributed article, Aug 2021"]
+    assert old.footer.endswith("Sources up to Aug 2021.")
+    assert ask("/source evt-2024-10-06-referendum").footer.endswith("Sources up to Sep 2024.")
+    assert ask("/timeline 2021").footer.endswith("Sources up to Aug 2021.")
+
+
+def test_clip_cuts_at_a_word_and_marks_the_cut():
+    assert clip("short", 10) == "short"
+    assert clip("Memorandum on comprehensive cooperation", 20) == "Memorandum on…"
+    assert len(clip("x" * 300, 160)) == 160
+
+
+def test_fitted_counts_marks_and_id_in_the_160_characters():
+    item = fitted(Item("word " * 60, (1, 2), "evt-2024-06-12-yoon-state-visit-astana"))
+    assert len(item.visible()) <= 160
+    assert item.visible().endswith("… [1][2] · evt-2024-06-12-yoon-state-visit-astana")
