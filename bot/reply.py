@@ -45,6 +45,33 @@ class SourceRef:
 
 
 @dataclass(frozen=True)
+class Action:
+    """A control under an answer (a button, or an option of a Slack select), platform-neutral.
+
+    Pressing it runs ``command`` with ``args`` again and shows ``page`` in ``view``; everything it needs
+    travels in the control's payload (:mod:`bot.commands.payload`), so any replica answers it, before or
+    after a restart. ``view``: "" the answer itself, "s" the cited sentences, "yN" the year row from
+    the N-th year, "r" an answer posted as a new message instead of replacing the pressed one.
+    ``admin``: only channel admins may press it (the front end checks, as for /unsubscribe).
+    """
+
+    label: str
+    command: str
+    args: tuple[str, ...] = ()
+    page: int = 0
+    view: str = ""
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """One row of controls. ``kind``: "buttons", or "years" (Slack shows it as a select menu)."""
+
+    actions: tuple[Action, ...]
+    kind: str = "buttons"
+
+
+@dataclass(frozen=True)
 class Reply:
     title: str
     sections: tuple[Section, ...] = ()
@@ -52,6 +79,7 @@ class Reply:
     # "answer": facts for the whole channel; "usage" and "error": only for the person who asked
     kind: str = "answer"
     footer: str | None = None
+    actions: tuple[ActionRow, ...] = ()  # controls under the answer; text-only front ends ignore them
 
     @property
     def public(self) -> bool:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.commands import COMMANDS, Spec, handle_text
+from bot.commands import COMMANDS, Spec, parse
+from bot.commands.controls import interactive
 from bot.platforms.slack import EVENTS_PATH, SLASH_COMMANDS
 from bot.render.slack import render_slack
 from bot.reply import Item, Reply, Section
@@ -46,7 +47,8 @@ def http_config(tmp_path, fake: FakeSlack, **settings):
 
 
 def expected(ctx, text: str) -> list[dict]:
-    return render_slack(handle_text(text, ctx))
+    """What the shared core answers (first page, as platforms with buttons show it), for Slack."""
+    return render_slack(interactive(parse(text), ctx))
 
 
 async def post_command(
@@ -151,14 +153,15 @@ def test_a_long_answer_sends_its_further_parts_to_response_url_in_order(tmp_path
         title="A long answer",
         sections=tuple(Section(f"Part {n}", (Item(f"line {n} " + "x" * 200),)) for n in range(120)),
     )
-    monkeypatch.setitem(COMMANDS, "search", Spec("search", lambda c, ctx: long_reply, "search.", "/search"))
+    # a command that is not paged (/search is: its pages would not be this long)
+    monkeypatch.setitem(COMMANDS, "help", Spec("help", lambda c, ctx: long_reply, "help.", "/help"))
     want = render_slack(long_reply)
     assert len(want) >= 3
 
     async def scenario():
         async with FakeSlack() as fake, running(http_config(tmp_path, fake), make_ctx()) as runtime:
             async with aiohttp.ClientSession() as http:
-                status, seconds, body = await post_command(http, runtime, fake, "/search", "x", "long")
+                status, seconds, body = await post_command(http, runtime, fake, "/help", "x", "long")
                 assert status == 200 and seconds < 3.0
                 assert_valid_body(body)
                 assert body["response_type"] == "in_channel" and message_of(body) == want[0]
@@ -261,14 +264,15 @@ def test_socket_mode_long_answer_follows_the_ack(tmp_path, make_ctx, monkeypatch
         title="A long answer",
         sections=tuple(Section(f"Part {n}", (Item(f"line {n} " + "x" * 200),)) for n in range(120)),
     )
-    monkeypatch.setitem(COMMANDS, "search", Spec("search", lambda c, ctx: long_reply, "search.", "/search"))
+    # a command that is not paged (/search is: its pages would not be this long)
+    monkeypatch.setitem(COMMANDS, "help", Spec("help", lambda c, ctx: long_reply, "help.", "/help"))
     want = render_slack(long_reply)
 
     async def scenario():
         async with FakeSlack() as fake:
             config = http_config(tmp_path, fake, slack_app_token=fake.app_token)
             async with running(config, make_ctx()):
-                await fake.push_slash_command("/search", "x", response_url=fake.response_url("sock"))
+                await fake.push_slash_command("/help", "x", response_url=fake.response_url("sock"))
                 (ack,) = await fake.wait_for_acks(1, TIMEOUT)
                 rest = await fake.wait_for_responses(len(want) - 1, TIMEOUT)
             assert message_of(ack["payload"]) == want[0]

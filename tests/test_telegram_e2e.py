@@ -13,7 +13,8 @@ import logging
 import aiohttp
 
 from bot.app import build_runtime, serve
-from bot.commands import COMMANDS, Spec, handle_text
+from bot.commands import COMMANDS, Spec, parse
+from bot.commands.controls import interactive
 from bot.render.telegram import render_telegram
 from bot.reply import Reply
 from tests.running import TIMEOUT, base_url, free_port, loopback_config, run, running
@@ -23,8 +24,9 @@ PRIVATE, GROUP, FORUM = 1001, -500, -1009777
 
 
 def expected(ctx, text: str) -> list[str]:
-    """What the shared core answers, rendered for Telegram: the bot must send exactly this."""
-    return render_telegram(handle_text(text, ctx))
+    """What the shared core answers (first page, as platforms with buttons show it), rendered for
+    Telegram: the bot must send exactly this."""
+    return render_telegram(interactive(parse(text), ctx))
 
 
 def telegram_config(tmp_path, fake: FakeTelegram, **settings):
@@ -58,7 +60,7 @@ def test_long_polling_answers_in_private_chats_groups_and_forum_topics(tmp_path,
             assert {m.message_thread_id for m in by_chat[PRIVATE] + by_chat[GROUP]} == {None}
             # answers are posted, not quoted at the asker
             assert all(m.reply_parameters is None for m in sent)
-            assert fake.allowed_updates == ["message"]
+            assert fake.allowed_updates == ["message", "callback_query", "inline_query"]
 
     run(scenario())
 
@@ -125,13 +127,31 @@ def test_flood_control_on_an_answer_is_waited_out_and_the_answer_sent_once(tmp_p
     run(scenario())
 
 
-def test_menu_lists_every_command_at_start(tmp_path, make_ctx):
+def test_menu_lists_every_command_at_start_per_scope(tmp_path, make_ctx):
+    """Private chats and group admins see every command; other group members see no /subscribe."""
+
+    def menu(scope: str) -> list[str]:
+        key = json.dumps([{"type": scope}, ""], sort_keys=True)
+        return [c["command"] for c in fake_commands[key]]
+
     async def scenario():
+        nonlocal fake_commands
         async with FakeTelegram() as fake, running(telegram_config(tmp_path, fake), make_ctx()):
-            (menu,) = fake.commands.values()
-            assert [c["command"] for c in menu] == list(COMMANDS)
-            assert all(1 <= len(c["description"]) <= 256 for c in menu)
-            assert menu[0]["description"].startswith("Trade and investment figures")
+            fake_commands = fake.commands
+            everything = list(COMMANDS)
+            assert menu("default") == everything
+            assert menu("all_private_chats") == everything
+            assert menu("all_chat_administrators") == everything
+            assert "subscribe" in everything and "unsubscribe" in everything
+            assert menu("all_group_chats") == [c for c in everything if c not in ("subscribe", "unsubscribe")]
+            assert "subscriptions" in menu("all_group_chats")
+            for commands in fake.commands.values():
+                assert all(1 <= len(c["description"]) <= 256 for c in commands)
+            assert fake.commands[json.dumps([{"type": "default"}, ""])][0]["description"].startswith(
+                "Trade and investment figures"
+            )
+
+    fake_commands: dict = {}
 
     run(scenario())
 
@@ -156,7 +176,7 @@ def test_unknown_commands_get_a_hint_only_in_private_or_when_addressed_to_us(tmp
             # /start (what Telegram sends first in a private chat) is the help
             fake.push_command(PRIVATE, "/start")
             *_, start = await fake.wait_for_sent(3, TIMEOUT)
-            assert start.text == render_telegram(handle_text("/help", make_ctx()))[0]
+            assert start.text == expected(make_ctx(), "/help")[0]
             assert len(fake.sent) == 3
 
     run(scenario())

@@ -134,3 +134,16 @@ def record_item(builder: ReplyBuilder, catalogue: Catalogue, record: Any, text: 
 
 def merge_refs(*groups: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(sorted({n for group in groups for n in group}))
+
+
+def quote_items(builder: ReplyBuilder, catalogue: Catalogue, record: Any) -> list[Item]:
+    """One line per citation of ``record``: a seed's sentence in quotes, or what an outside source
+    states (marked as not a quotation), each citing its source."""
+    items = []
+    for citation in record.cite:
+        n = builder.cite(citation.source, catalogue.source_label(citation.source))
+        if catalogue.sources[citation.source].kind == "seed":
+            items.append(Item(f"“{citation.quote}”", (n,)))
+        else:  # an outside source's citation is a short statement of what it says, not its words
+            items.append(Item(f"{citation.quote} (what the source states; not a quotation)", (n,)))
+    return items

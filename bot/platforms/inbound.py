@@ -13,9 +13,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from bot.commands import ALIASES, Command, Context, dispatch, parse
+from bot.commands import ALIASES, Command, Context, parse
+from bot.commands.controls import PRESSABLE, interactive
 from bot.commands.parse import ParseError
-from bot.reply import Reply, usage
+from bot.commands.payload import Press, decode, derive_key, encode
+from bot.reply import Action, Reply, usage
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +48,30 @@ def with_extra(command: Command, **extra: Any) -> Command:
     return dataclasses.replace(command, extra={**command.extra, **extra})
 
 
-def answer(command: Command, ctx: Context) -> Reply:
-    """The shared core. Commands are in-memory and fast, so this runs on the event loop directly."""
-    return dispatch(command, ctx)
+def answer(command: Command, ctx: Context, page: int = 0, view: str = "") -> Reply:
+    """The shared core, one page with its controls (see :mod:`bot.commands.controls`). Commands are
+    in-memory and fast, so this runs on the event loop directly."""
+    return interactive(command, ctx, page, view)
+
+
+class Controls:
+    """Payloads of one front end's controls, signed with a key derived from that platform's secret
+    (the same in every replica, so a button outlives the process that made it)."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = derive_key(secret)
+
+    def encode(self, action: Action) -> str | None:
+        return encode(self._key, action)
+
+    def decode(self, payload: str) -> Press:
+        """The press in ``payload``; :class:`bot.commands.payload.Expired` when forged or stale."""
+        return decode(self._key, payload, PRESSABLE)
+
+
+def press_command(press: Press, *, platform: str, channel: str, user: str, **extra: Any) -> Command:
+    """A pressed control as the command it stands for."""
+    return Command(press.command, press.args, platform, channel, user, extra)
 
 
 def admin_check(name: str) -> Callable[..., Any] | None:
@@ -120,8 +143,9 @@ class RenderedReplies:
         # (platform, command name, seconds from receipt to reply sent): set by `kazkor run` to the metrics
         self.observe: Callable[[str, str, float], None] | None = None
 
-    def report(self, parsed: Command | Reply, started: float) -> None:
-        """Count one answered command (``started``: ``time.perf_counter()`` when it arrived)."""
+    def report(self, parsed: Command | Reply | None, started: float) -> None:
+        """Count one answered command or pressed control (``started``: ``time.perf_counter()`` when it
+        arrived); a press of a forged or expired control counts as ``other``."""
         if self.observe is not None:
             name = canonical_name(parsed) if isinstance(parsed, Command) else "other"
             self.observe(self.platform, name, time.perf_counter() - started)
@@ -129,16 +153,19 @@ class RenderedReplies:
     def render(self, reply: Reply) -> Rendered:
         return Rendered(tuple(self._render(reply)), reply.public)
 
-    def answer(self, command: Command, ctx: Context) -> Rendered:
-        """Dispatch and render ``command``, from the cache when its answer cannot have changed."""
+    def answer(self, command: Command, ctx: Context, page: int = 0, view: str = "") -> Rendered:
+        """Dispatch and render ``command`` (``page`` and ``view`` of a pressed control), from the
+        cache when its answer cannot have changed."""
         name = canonical_name(command)
         if name not in CACHEABLE_COMMANDS:
-            return self.render(answer(command, ctx))
+            return self.render(answer(command, ctx, page, view))
         catalogue = ctx.catalogue
         key = (
             self.platform,
             name,
             command.args,
+            page,
+            view,
             ctx.today(),
             ctx.tz,
             catalogue,  # by identity (Catalogue does not define __eq__)
@@ -152,7 +179,7 @@ class RenderedReplies:
             self.hits += 1
             return cached
         self.misses += 1
-        reply = answer(command, ctx)
+        reply = answer(command, ctx, page, view)
         rendered = self.render(reply)
         if reply.kind != "error":
             entries[key] = rendered

@@ -37,8 +37,8 @@ from bot.platforms.base import (
     Target,
     Transient,
 )
+from bot.platforms.inbound import Controls
 from bot.render.slack import render_slack
-from bot.render.telegram import render_telegram
 from bot.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,8 @@ class TelegramSender:
     def __init__(self, bot: Any, *, per_second: float = TELEGRAM_PER_SECOND) -> None:
         self.bot = bot
         self._limiter = AsyncLimiter(1, 1.0 / per_second)
+        # reminder posts carry controls ("Source", "Pause reminders"), signed as the front end signs them
+        self.controls = Controls(getattr(bot, "token", "") or "")
 
     async def pace(self, target: Target) -> None:
         """Wait for a sending slot (see :func:`bot.reminders.delivery`: the pending mark is written after
@@ -142,13 +144,17 @@ class TelegramSender:
         """Post every part in order; ``paced``: the caller already took the first part's slot."""
         from telegram.error import TelegramError
 
+        from bot.platforms.telegram import telegram_parts
+
         chat_id: int | str = int(target.channel) if target.channel.lstrip("-").isdecimal() else target.channel
         thread = int(target.thread) if target.thread and target.thread.isdecimal() else None
-        for index, text in enumerate(render_telegram(reply)):
+        for index, (text, markup) in enumerate(telegram_parts(reply, self.controls)):
             if index or not paced:
                 await self._limiter.acquire()
             try:
-                await self.bot.send_message(chat_id, text, parse_mode="HTML", message_thread_id=thread)
+                await self.bot.send_message(
+                    chat_id, text, parse_mode="HTML", message_thread_id=thread, reply_markup=markup
+                )
             except TelegramError as exc:
                 raise _telegram_fault(exc) from exc
             except (TimeoutError, OSError) as exc:

@@ -21,12 +21,26 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from telegram import BotCommand, LinkPreviewOptions, Message, ReplyParameters, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    MaybeInaccessibleMessage,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ChatType, ParseMode
-from telegram.error import RetryAfter, TelegramError
+from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -34,20 +48,25 @@ from telegram.ext import (
 )
 
 from bot.commands import ALIASES, COMMANDS, Context
+from bot.commands.controls import VIEW_NEW_MESSAGE
+from bot.commands.payload import EXPIRED, Expired
 from bot.config import Config
 from bot.platforms.chat_order import PerChatOrder
 from bot.platforms.inbound import (
+    ADMIN_COMMANDS,
     SUBSCRIPTION_COMMANDS,
+    Controls,
     Rendered,
     RenderedReplies,
     admin_check,
     ask_admin_check,
     needs_admin_check,
     parse_text,
+    press_command,
     with_extra,
 )
 from bot.platforms.senders import telegram_retry_after
-from bot.render.telegram import render_telegram
+from bot.render.telegram import keyboard_rows, render_telegram, visible_text
 from bot.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -55,10 +74,11 @@ log = logging.getLogger(__name__)
 PLATFORM = "telegram"
 DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-# Only messages are handled; a feature that needs more (e.g. my_chat_member) adds its type here.
-ALLOWED_UPDATES = ["message"]
+# The update types handled; a feature that needs more (e.g. my_chat_member) adds its type here.
+ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll may wait; stopping interrupts it at once
 MAX_DESCRIPTION = 256  # setMyCommands: 1-256 characters per description
+MAX_ALERT = 200  # answerCallbackQuery: 0-200 characters of text
 # Flood control on an answer: wait as Telegram asks, if the answer is still timely by then; at most
 # this many tries and this long a wait (the chat's later commands queue behind it).
 ANSWER_TRIES = 3
@@ -73,12 +93,38 @@ def handled_commands() -> list[str]:
     return list(dict.fromkeys([*COMMANDS, *ALIASES, *SUBSCRIPTION_COMMANDS]))
 
 
-def menu_commands() -> list[BotCommand]:
-    """The command menu, from the core's own list so it cannot drift."""
+def menu_commands(*, admin: bool = True) -> list[BotCommand]:
+    """The command menu, from the core's own list so it cannot drift; ``admin=False`` leaves out the
+    commands only admins may use (what group members who are not admins see)."""
     return [
         BotCommand(spec.name, (spec.summary[:1].upper() + spec.summary[1:])[:MAX_DESCRIPTION] or spec.name)
         for spec in COMMANDS.values()
+        if admin or spec.name not in ADMIN_COMMANDS
     ]
+
+
+def menu_scopes() -> list[tuple[Any, list[BotCommand]]]:
+    """Command menus per scope: everything in private chats (one's own chat) and for group admins;
+    group members see the menu without /subscribe and /unsubscribe. The default scope is the full menu
+    (Telegram falls back to it where no narrower scope applies)."""
+    return [
+        (None, menu_commands()),
+        (BotCommandScopeAllPrivateChats(), menu_commands()),
+        (BotCommandScopeAllGroupChats(), menu_commands(admin=False)),
+        (BotCommandScopeAllChatAdministrators(), menu_commands()),
+    ]
+
+
+def telegram_parts(reply: Reply, controls: Controls) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+    """HTML messages, with the inline keyboard of the reply's controls under the last one."""
+    texts = render_telegram(reply)
+    rows = keyboard_rows(reply, controls.encode)
+    markup = None
+    if rows:
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+        )
+    return [(text, markup if i == len(texts) - 1 else None) for i, text in enumerate(texts)]
 
 
 def webhook_path(url: str) -> str:
@@ -126,9 +172,12 @@ class TelegramFrontEnd:
         only_new_messages = filters.UpdateType.MESSAGE  # an edited command is not answered twice
         self.application.add_handler(CommandHandler(handled_commands(), self.on_command, only_new_messages))
         self.application.add_handler(MessageHandler(filters.COMMAND & only_new_messages, self.on_unknown))
+        self.application.add_handler(CallbackQueryHandler(self.on_press))
         self.application.add_error_handler(self.on_error)
         self._started: list[str] = []
-        self.replies = RenderedReplies(PLATFORM, render_telegram)
+        # Buttons are signed with a key derived from the bot token: every replica makes and accepts the same.
+        self.controls = Controls(config.telegram_token or "")
+        self.replies = RenderedReplies(PLATFORM, self._render)
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -139,7 +188,8 @@ class TelegramFrontEnd:
         await app.start()
         self._started.append("started")
         log.info("Telegram: signed in as @%s", app.bot.username)
-        await app.bot.set_my_commands(menu_commands())
+        for scope, commands in menu_scopes():
+            await app.bot.set_my_commands(commands, scope=scope)
         if self.webhook_url is None:
             assert app.updater is not None
             await app.updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
@@ -227,6 +277,111 @@ class TelegramFrontEnd:
         await self._send(context, message, rendered, thread)
         self.replies.report(parsed, started)
 
+    def _render(self, reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+        return telegram_parts(reply, self.controls)
+
+    # --- buttons ---------------------------------------------------------------------------------
+
+    async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button under one of our messages: answer the query at once (else the button spins), then
+        show the answer in place (``editMessageText``), or privately when it is a refusal."""
+        query = update.callback_query
+        if query is None:
+            return
+        started = time.perf_counter()
+        answered = False
+        try:
+            try:
+                press = self.controls.decode(query.data or "")
+            except Expired as exc:
+                log.info("Telegram: a button press refused (%s)", exc)
+                await query.answer(EXPIRED, show_alert=True)
+                answered = True
+                self.replies.report(None, started)
+                return
+            message = query.message
+            if message is None:  # a button on an inline-mode message: we put none there
+                await query.answer(EXPIRED, show_alert=True)
+                answered = True
+                return
+            chat = message.chat
+            user = query.from_user
+            thread = topic_of(message) if isinstance(message, Message) else None
+            extra: dict[str, Any] = {"chat_type": chat.type, "thread": thread}
+            if press.command in ADMIN_COMMANDS:
+                extra["is_admin"] = await self._is_admin(context, chat.id, chat.type, user.id)
+            command = press_command(
+                press, platform=PLATFORM, channel=str(chat.id), user=str(user.id), **extra
+            )
+            rendered = self.replies.answer(command, self.ctx, press.page, press.view)
+            if not rendered.public:
+                # a refusal or a hint: only the presser sees it, and the message stays as it was
+                await query.answer(_alert_text(rendered), show_alert=True)
+                answered = True
+                self.replies.report(command, started)
+                return
+            await query.answer()
+            answered = True
+            if press.view == VIEW_NEW_MESSAGE or press.command in ADMIN_COMMANDS:
+                await self._post(context, chat.id, thread, rendered.parts)
+            else:
+                await self._edit(context, query, message, thread, rendered)
+            self.replies.report(command, started)
+        finally:
+            if not answered:  # whatever failed, the button must not keep spinning
+                try:
+                    await query.answer()
+                except TelegramError:
+                    log.debug("Telegram: could not answer a callback query", exc_info=True)
+
+    async def _edit(
+        self,
+        context: ContextTypes.DEFAULT_TYPE,
+        query: CallbackQuery,
+        message: MaybeInaccessibleMessage,
+        thread: int | None,
+        rendered: Rendered,
+    ) -> None:
+        """Replace the pressed message with the first part (and the keyboard); any further parts
+        follow as new messages. A message that can no longer be edited gets a new message instead."""
+        (text, _), *rest = rendered.parts
+        markup = rendered.parts[-1][1]
+        if not isinstance(message, Message):  # too old to be shown to the bot (InaccessibleMessage)
+            await self._post(context, message.chat.id, None, rendered.parts)
+            return
+        try:
+            await query.edit_message_text(
+                text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW, reply_markup=markup
+            )
+        except BadRequest as exc:
+            reason = exc.message.lower()
+            if "message is not modified" in reason:
+                pass  # pressed twice, or the same year again: the message already shows it
+            elif "can't be edited" in reason or "not found" in reason:
+                await self._post(context, message.chat.id, thread, rendered.parts)
+                return
+            else:
+                raise
+        if rest:
+            await self._post(context, message.chat.id, thread, [(t, None) for t, _ in rest])
+
+    async def _post(
+        self,
+        context: ContextTypes.DEFAULT_TYPE,
+        chat_id: int,
+        thread: int | None,
+        parts: Any,
+    ) -> None:
+        for text, markup in parts:
+            await context.bot.send_message(
+                chat_id=chat_id,
+                text=text,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=thread,
+                link_preview_options=NO_PREVIEW,
+                reply_markup=markup,
+            )
+
     async def _is_admin(
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, chat_type: str, user_id: int | None
     ) -> bool:
@@ -251,16 +406,17 @@ class TelegramFrontEnd:
         chat_id = message.chat.id
         if not rendered.public and message.chat.type != ChatType.PRIVATE:
             quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
-        for part in rendered.parts:
+        for text, markup in rendered.parts:
             for attempt in range(1, ANSWER_TRIES + 1):
                 try:
                     await context.bot.send_message(
                         chat_id=chat_id,
-                        text=part,
+                        text=text,
                         parse_mode=ParseMode.HTML,
                         message_thread_id=thread,
                         link_preview_options=NO_PREVIEW,
                         reply_parameters=quote,
+                        reply_markup=markup,
                     )
                     break
                 except RetryAfter as exc:
@@ -277,3 +433,10 @@ class TelegramFrontEnd:
             log.warning("Telegram: could not answer an update: %s: %s", type(error).__name__, error)
         else:
             log.error("Telegram: handler failed", exc_info=error)
+
+
+def _alert_text(rendered: Rendered) -> str:
+    """A private answer as a callback alert: visible text only, within Telegram's 200 characters."""
+    text, _ = rendered.parts[0]
+    plain = visible_text(text).split("\n", 1)[0]
+    return plain if len(plain) <= MAX_ALERT else plain[: MAX_ALERT - 1] + "…"

@@ -30,6 +30,7 @@ fan-out (the other platform goes on: platforms run concurrently).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from collections import defaultdict
@@ -39,6 +40,7 @@ from datetime import UTC, date
 from typing import Any
 
 from bot.clock import Clock, system_clock
+from bot.commands.controls import VIEW_NEW_MESSAGE
 from bot.commands.format import record_item
 from bot.platforms.base import (
     AuthFailed,
@@ -51,7 +53,7 @@ from bot.platforms.base import (
 )
 from bot.reminders.due import Reminder, due
 from bot.reminders.subscription import key_of, leads_of, local_now, target_of
-from bot.reply import Reply, ReplyBuilder
+from bot.reply import Action, ActionRow, Reply, ReplyBuilder
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,13 @@ def reminder_reply(catalogue: Any, reminder: Reminder) -> Reply:
     record = reminder.occurrence.record
     builder.section("Background", [record_item(builder, catalogue, record)])
     builder.footer = "This channel's reminders: /subscriptions"
-    return builder.build()
+    controls = ActionRow(
+        (
+            Action("Source", "source", (record.id,), view=VIEW_NEW_MESSAGE),
+            Action("Pause reminders", "unsubscribe", admin=True),
+        )
+    )
+    return dataclasses.replace(builder.build(), actions=(controls,))
 
 
 @dataclass

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.render.plain import item_line, source_lines
-from bot.reply import Reply, Section
+from bot.reply import Action, Reply, Section
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -206,4 +206,79 @@ def render_slack(reply: Reply) -> list[dict]:
                 "blocks": [unit.block for unit in group],
             }
         )
+    return messages
+
+
+# --- controls: Block Kit ``actions`` blocks --------------------------------------------------------
+
+ACTION_PREFIX = "kazkor_press"  # every control's action_id starts with this; one Bolt handler takes them
+MAX_BUTTON_TEXT = 75
+MAX_ACTION_ELEMENTS = 25
+YEARS_PLACEHOLDER = "Other years"
+
+
+def _plain_text(text: str) -> dict:
+    return {"type": "plain_text", "text": truncate(text, MAX_BUTTON_TEXT)}
+
+
+def action_blocks(reply: Reply, encode: Callable[[Action], str | None]) -> list[dict]:
+    """The reply's controls as ``actions`` blocks: buttons, and a ``static_select`` for a year row.
+
+    ``encode`` makes each control's ``value`` (None: the control is left out). Controls for admins
+    ask for confirmation first, as Slack recommends for actions that change something.
+    """
+    blocks = []
+    for number, row in enumerate(reply.actions):
+        pairs = [(action, value) for action in row.actions if (value := encode(action)) is not None]
+        if not pairs:
+            continue
+        if row.kind == "years":
+            options = [{"text": _plain_text(action.label), "value": value} for action, value in pairs]
+            elements: list[dict] = [
+                {
+                    "type": "static_select",
+                    "action_id": f"{ACTION_PREFIX}_{number}_years",
+                    "placeholder": _plain_text(YEARS_PLACEHOLDER),
+                    "options": options[:100],
+                }
+            ]
+        else:
+            elements = [
+                _button(action, value, f"{ACTION_PREFIX}_{number}_{i}")
+                for i, (action, value) in enumerate(pairs)
+            ]
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"{ACTION_PREFIX}_{number}",
+                "elements": elements[:MAX_ACTION_ELEMENTS],
+            }
+        )
+    return blocks
+
+
+def _button(action: Action, value: str, action_id: str) -> dict:
+    button = {"type": "button", "action_id": action_id, "text": _plain_text(action.label), "value": value}
+    if action.admin:
+        button["confirm"] = {
+            "title": _plain_text(action.label),
+            "text": {"type": "plain_text", "text": "Channel admins only. Stop this channel's reminders?"},
+            "confirm": _plain_text("Stop them"),
+            "deny": _plain_text("Keep them"),
+        }
+    return button
+
+
+def render_slack_with_controls(reply: Reply, encode: Callable[[Action], str | None]) -> list[dict]:
+    """:func:`render_slack`, with the controls under the last message (or in one more message when
+    the last is full)."""
+    messages = render_slack(reply)
+    controls = action_blocks(reply, encode)
+    if not controls:
+        return messages
+    last = messages[-1]
+    if len(last["blocks"]) + len(controls) <= MAX_BLOCKS:
+        messages[-1] = {**last, "blocks": [*last["blocks"], *controls]}
+    else:
+        messages.append({"text": ELLIPSIS, "blocks": controls})
     return messages

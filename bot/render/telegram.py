@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from bot.render.plain import item_line, source_lines
 from bot.render.slack import split_to_fit
-from bot.reply import Reply, Section
+from bot.reply import Action, Reply, Section
 
 MAX_MESSAGE = 4096
 
@@ -105,3 +105,21 @@ def pack_messages(lines: list[str]) -> list[str]:
 def render_telegram(reply: Reply) -> list[str]:
     """The reply as one or more HTML messages for ``send_message(..., parse_mode="HTML")``."""
     return pack_messages(reply_lines(reply)) or [tg_escape(reply.title) or "…"]
+
+
+# --- controls: an inline keyboard, as (label, callback_data) rows ------------------------------------
+
+KEYBOARD_ROW = 5  # buttons per row: Telegram allows 8, phones show 5 year labels comfortably
+
+
+def keyboard_rows(reply: Reply, encode: Callable[[Action], str | None]) -> list[list[tuple[str, str]]]:
+    """The reply's controls as rows of ``(label, callback_data)`` for an ``InlineKeyboardMarkup``.
+
+    ``encode`` makes each control's payload (None when it does not fit in 64 bytes: that control is
+    left out). Long rows wrap after :data:`KEYBOARD_ROW` buttons.
+    """
+    rows: list[list[tuple[str, str]]] = []
+    for row in reply.actions:
+        buttons = [(action.label, data) for action in row.actions if (data := encode(action)) is not None]
+        rows.extend(buttons[start : start + KEYBOARD_ROW] for start in range(0, len(buttons), KEYBOARD_ROW))
+    return rows

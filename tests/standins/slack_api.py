@@ -211,7 +211,61 @@ def _one_block_errors(block: Any, pointer: str) -> list[str]:
         return errors
     if kind == "divider":
         return []
+    if kind == "actions":
+        return _actions_errors(block, pointer)
     return [f"unsupported block type {kind!r} in this stand-in [json-pointer:{pointer}]"]
+
+
+MAX_ACTION_ELEMENTS = 25
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_OPTIONS = 100
+MAX_OPTION_VALUE = 150
+MAX_ACTION_ID = 255
+
+
+def _actions_errors(block: dict, pointer: str) -> list[str]:
+    """An ``actions`` block: 1-25 interactive elements (buttons, static selects) with unique action ids."""
+    elements = block.get("elements") or []
+    errors = []
+    if not 1 <= len(elements) <= MAX_ACTION_ELEMENTS:
+        errors.append(f"must have 1 to {MAX_ACTION_ELEMENTS} items [json-pointer:{pointer}/elements]")
+    ids = [e.get("action_id") for e in elements if isinstance(e, dict)]
+    if len(set(ids)) != len(ids):
+        errors.append(f"action_id values must be unique [json-pointer:{pointer}/elements]")
+    for i, element in enumerate(elements):
+        where = f"{pointer}/elements/{i}"
+        if len(str(element.get("action_id", ""))) > MAX_ACTION_ID:
+            errors.append(
+                f"must be less than {MAX_ACTION_ID + 1} characters [json-pointer:{where}/action_id]"
+            )
+        kind = element.get("type")
+        if kind == "button":
+            errors.extend(
+                _text_errors(element.get("text"), f"{where}/text", MAX_BUTTON_TEXT, ("plain_text",))
+            )
+            if len(str(element.get("value", ""))) > MAX_BUTTON_VALUE:
+                errors.append(
+                    f"must be less than {MAX_BUTTON_VALUE + 1} characters [json-pointer:{where}/value]"
+                )
+        elif kind == "static_select":
+            errors.extend(
+                _text_errors(element.get("placeholder"), f"{where}/placeholder", 150, ("plain_text",))
+            )
+            options = element.get("options") or []
+            if not 1 <= len(options) <= MAX_OPTIONS:
+                errors.append(f"must have 1 to {MAX_OPTIONS} items [json-pointer:{where}/options]")
+            for j, option in enumerate(options):
+                errors.extend(
+                    _text_errors(option.get("text"), f"{where}/options/{j}/text", 75, ("plain_text",))
+                )
+                if not 1 <= len(str(option.get("value", ""))) <= MAX_OPTION_VALUE:
+                    errors.append(
+                        f"must be 1 to {MAX_OPTION_VALUE} characters [json-pointer:{where}/options/{j}/value]"
+                    )
+        else:
+            errors.append(f"unsupported element type {kind!r} in this stand-in [json-pointer:{where}]")
+    return errors
 
 
 class FakeSlack(StandIn):

@@ -9,6 +9,14 @@ updates, ``timeout`` bounds the wait, ``limit``, ``allowed_updates`` is remember
 (only the documented tags, balanced, known entities) and the 4096-character limit after entity
 parsing. Tests drive it with :meth:`FakeTelegram.push_command` / :meth:`FakeTelegram.push_update` and
 read :attr:`FakeTelegram.sent`.
+
+Buttons and inline mode as the docs describe them: every message the bot sends is kept (text and
+``reply_markup``) so that :meth:`FakeTelegram.press` can push a ``callback_query`` for one of its
+buttons; ``editMessageText`` answers "message is not modified" for identical content and "message
+can't be edited" for messages marked too old (:meth:`FakeTelegram.make_uneditable`);
+``answerCallbackQuery`` accepts one answer per query (text up to 200 characters); inline keyboards
+are checked (``callback_data`` 1-64 bytes: ``BUTTON_DATA_INVALID``); ``inline_query`` updates and
+``answerInlineQuery`` (at most 50 results, unique ids) are recorded in :attr:`FakeTelegram.inline_answers`.
 """
 
 from __future__ import annotations
@@ -197,6 +205,13 @@ class FakeTelegram(StandIn):
         self._closing = False
         self._per_chat = RateWindow(rate_limit_per_chat_per_s)
         self._global = RateWindow(rate_limit_global_per_s)
+        # (chat id as str, message id) -> what the chat shows: {"text", "visible", "reply_markup"}
+        self.messages: dict[tuple[str, int], dict[str, Any]] = {}
+        self.edits: list[dict[str, Any]] = []  # accepted editMessageText calls
+        self.callback_answers: dict[str, dict[str, Any]] = {}  # query id -> answerCallbackQuery params
+        self.inline_answers: dict[str, dict[str, Any]] = {}  # inline query id -> answerInlineQuery params
+        self._uneditable: set[tuple[str, int]] = set()
+        self._next_query_id = 1
 
     @property
     def base_url(self) -> str:
@@ -268,6 +283,97 @@ class FakeTelegram(StandIn):
             "from": {"id": user_id, "is_bot": False, "first_name": first_name},
             "text": text,
         }
+
+    def buttons(self, message: SentMessage) -> list[tuple[str, str]]:
+        """``(label, callback_data)`` of every button under ``message`` as the chat shows it now."""
+        shown = self.messages[(str(message.chat_id), message.message_id)]
+        rows = (shown.get("reply_markup") or {}).get("inline_keyboard", [])
+        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+    def press(
+        self,
+        message: SentMessage,
+        label: str | None = None,
+        *,
+        data: str | None = None,
+        user_id: int = 1001,
+        first_name: str = "Aigerim",
+    ) -> str:
+        """Push the ``callback_query`` Telegram sends when a user presses the button ``label`` under
+        ``message`` (or sends ``data`` as if it were one: a forged press); returns the query id."""
+        if data is None:
+            matches = [d for text, d in self.buttons(message) if text == label]
+            if not matches:
+                raise AssertionError(
+                    f"no button {label!r} under message {message.message_id}: {self.buttons(message)}"
+                )
+            data = matches[0]
+        key = (str(message.chat_id), message.message_id)
+        chat_type = self._chat_types.get(key[0]) or _chat_type_for(message.chat_id)
+        shown = self.messages.get(key, {"visible": message.visible_text})
+        msg = self._sent_message_object(
+            message.chat_id, shown["visible"], message.message_id, message.message_thread_id
+        )
+        msg["chat"]["type"] = chat_type
+        if shown.get("reply_markup"):
+            msg["reply_markup"] = shown["reply_markup"]
+        query_id = str(self._next_query_id)
+        self._next_query_id += 1
+        self.push_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": {"id": user_id, "is_bot": False, "first_name": first_name},
+                    "message": msg,
+                    "chat_instance": f"ci{message.chat_id}",
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
+    def push_inline_query(self, query: str, *, user_id: int = 1001, offset: str = "") -> str:
+        """Push the ``inline_query`` Telegram sends while a user types ``@bot query``; returns its id."""
+        query_id = f"iq{self._next_query_id}"
+        self._next_query_id += 1
+        self.push_update(
+            {
+                "inline_query": {
+                    "id": query_id,
+                    "from": {"id": user_id, "is_bot": False, "first_name": "Aigerim"},
+                    "query": query,
+                    "offset": offset,
+                    "chat_type": "sender",
+                }
+            }
+        )
+        return query_id
+
+    def make_uneditable(self, message: SentMessage) -> None:
+        """Make ``message`` too old to edit (Telegram refuses edits of some old messages)."""
+        self._uneditable.add((str(message.chat_id), message.message_id))
+
+    def shown(self, message: SentMessage) -> str:
+        """The visible text ``message`` has now (after any edits)."""
+        return self.messages[(str(message.chat_id), message.message_id)]["visible"]
+
+    async def wait_for_callback_answer(
+        self, query_id: str, timeout: float = DEFAULT_TIMEOUT
+    ) -> dict[str, Any]:
+        await self.wait_until(
+            lambda: query_id in self.callback_answers, timeout, f"an answer to query {query_id}"
+        )
+        return self.callback_answers[query_id]
+
+    async def wait_for_inline_answer(self, query_id: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        await self.wait_until(
+            lambda: query_id in self.inline_answers, timeout, f"an answer to inline query {query_id}"
+        )
+        return self.inline_answers[query_id]
+
+    async def wait_for_edits(self, n: int, timeout: float = DEFAULT_TIMEOUT) -> list[dict[str, Any]]:
+        await self.wait_until(lambda: len(self.edits) >= n, timeout, f"{n} edits (got {len(self.edits)})")
+        return list(self.edits)
 
     def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
         """What ``getChatMember`` answers for this user in this chat (default "member").
@@ -351,6 +457,9 @@ class FakeTelegram(StandIn):
             "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands,
             "getchatmember": self._get_chat_member,
+            "editmessagetext": self._edit_message_text,
+            "answercallbackquery": self._answer_callback_query,
+            "answerinlinequery": self._answer_inline_query,
             "deletewebhook": self._delete_webhook,
             "setwebhook": self._set_webhook,
             "getwebhookinfo": self._get_webhook_info,
@@ -432,8 +541,10 @@ class FakeTelegram(StandIn):
             raise ApiError(400, "Bad Request: message text is empty")
         if utf16_len(visible) > MAX_TEXT:
             raise ApiError(400, "Bad Request: message is too long")
+        markup = _checked_markup(params.get("reply_markup"))
         message_id = self._next_message_id
         self._next_message_id += 1
+        self.messages[(str(chat_id), message_id)] = {"text": text, "visible": visible, "reply_markup": markup}
         self.sent.append(
             SentMessage(
                 chat_id=chat_id,
@@ -474,6 +585,71 @@ class FakeTelegram(StandIn):
         if thread_id is not None:
             message["message_thread_id"] = thread_id
         return message
+
+    async def _edit_message_text(self, params: dict) -> dict | bool:
+        chat_id, message_id, text = params.get("chat_id"), params.get("message_id"), params.get("text")
+        if params.get("inline_message_id"):
+            raise ApiError(400, "Bad Request: MESSAGE_ID_INVALID")  # the stand-in keeps no inline messages
+        key = (str(chat_id), int(message_id or 0))
+        if key not in self.messages:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        if key in self._uneditable:
+            raise ApiError(400, "Bad Request: message can't be edited")
+        if not isinstance(text, str):
+            raise ApiError(400, "Bad Request: message text is empty")
+        visible = self._visible_text(text, params.get("parse_mode"))
+        if not visible.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if utf16_len(visible) > MAX_TEXT:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        markup = _checked_markup(params.get("reply_markup"))
+        old = self.messages[key]
+        if old["text"] == text and old.get("reply_markup") == markup:
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message",
+            )
+        self.messages[key] = {"text": text, "visible": visible, "reply_markup": markup}
+        self.edits.append(params)
+        result = self._sent_message_object(chat_id, visible, key[1], None)
+        result["edit_date"] = int(time.time())
+        if markup:
+            result["reply_markup"] = markup
+        return result
+
+    async def _answer_callback_query(self, params: dict) -> bool:
+        query_id = str(params.get("callback_query_id") or "")
+        if not query_id or query_id in self.callback_answers or not query_id.isdecimal():
+            raise ApiError(
+                400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+            )
+        if len(params.get("text") or "") > 200:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        self.callback_answers[query_id] = params
+        return True
+
+    async def _answer_inline_query(self, params: dict) -> bool:
+        query_id = str(params.get("inline_query_id") or "")
+        if not query_id or query_id in self.inline_answers:
+            raise ApiError(
+                400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+            )
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids = [r.get("id") for r in results]
+        if len(set(ids)) != len(ids) or any(not i or len(str(i).encode()) > 64 for i in ids):
+            raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+        for result in results:
+            content = result.get("input_message_content") or {}
+            if result.get("type") != "article" or not result.get("title") or "message_text" not in content:
+                raise ApiError(400, "Bad Request: RESULT_TYPE_INVALID")
+            visible = self._visible_text(content["message_text"], content.get("parse_mode"))
+            if not visible.strip() or utf16_len(visible) > MAX_TEXT:
+                raise ApiError(400, "Bad Request: MESSAGE_EMPTY")
+        self.inline_answers[query_id] = params
+        return True
 
     @staticmethod
     def _commands_key(params: dict) -> str:
@@ -525,6 +701,22 @@ class FakeTelegram(StandIn):
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+
+
+def _checked_markup(markup: Any) -> dict | None:
+    """An inline keyboard as Telegram checks it: 1-64 bytes of ``callback_data``, a non-empty label."""
+    if not markup:
+        return None
+    if not isinstance(markup, dict) or not isinstance(markup.get("inline_keyboard"), list):
+        raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+    for row in markup["inline_keyboard"]:
+        for button in row:
+            if not button.get("text"):
+                raise ApiError(400, "Bad Request: BUTTON_TEXT_EMPTY")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(data.encode()) <= 64:
+                raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+    return markup
 
 
 def _update_type(update: dict) -> str:
