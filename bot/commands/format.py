@@ -141,7 +141,7 @@ def quote_items(builder: ReplyBuilder, catalogue: Catalogue, record: Any) -> lis
     states (marked as not a quotation), each citing its source."""
     items = []
     for citation in record.cite:
-        n = builder.cite(citation.source, catalogue.source_label(citation.source))
+        n = cite(builder, catalogue, citation.source)
         if catalogue.sources[citation.source].kind == "seed":
             items.append(Item(f"“{citation.quote}”", (n,)))
         else:  # an outside source's citation is a short statement of what it says, not its words

@@ -6,7 +6,7 @@ import difflib
 
 from bot.commands.args import UsageError
 from bot.commands.context import Context
-from bot.commands.format import cite, record_item
+from bot.commands.format import quote_items, record_item
 from bot.reply import Item, Reply, ReplyBuilder
 from facts.text import words
 
@@ -80,14 +80,7 @@ def source(args: tuple[str, ...], ctx: Context) -> Reply:
         hint = f" Did you mean {close[0]}?" if close else ""
         raise UsageError(f"No record {record_id!r}.{hint} Record ids appear in /search results.")
     builder = ReplyBuilder(f"{record.summary}")
-    items = []
-    for citation in record.cite:
-        n = cite(builder, catalogue, citation.source)
-        if catalogue.sources[citation.source].kind == "seed":
-            items.append(Item(f"“{citation.quote}”", (n,)))
-        else:  # an outside source's citation is a short statement of what it says, not its words
-            items.append(Item(f"{citation.quote} (what the source states; not a quotation)", (n,)))
-    builder.section("What the source says", items)
+    builder.section("What the source says", quote_items(builder, catalogue, record))
     notes = []
     if record.correction:
         notes.append(Item(f"Correction: {record.correction}"))

@@ -373,14 +373,7 @@ class TelegramFrontEnd:
         parts: Any,
     ) -> None:
         for text, markup in parts:
-            await context.bot.send_message(
-                chat_id=chat_id,
-                text=text,
-                parse_mode=ParseMode.HTML,
-                message_thread_id=thread,
-                link_preview_options=NO_PREVIEW,
-                reply_markup=markup,
-            )
+            await self._send_part(context, chat_id, text, markup, thread, None)
 
     async def _is_admin(
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, chat_type: str, user_id: int | None
@@ -407,25 +400,37 @@ class TelegramFrontEnd:
         if not rendered.public and message.chat.type != ChatType.PRIVATE:
             quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
         for text, markup in rendered.parts:
-            for attempt in range(1, ANSWER_TRIES + 1):
-                try:
-                    await context.bot.send_message(
-                        chat_id=chat_id,
-                        text=text,
-                        parse_mode=ParseMode.HTML,
-                        message_thread_id=thread,
-                        link_preview_options=NO_PREVIEW,
-                        reply_parameters=quote,
-                        reply_markup=markup,
-                    )
-                    break
-                except RetryAfter as exc:
-                    wait = telegram_retry_after(exc)
-                    if attempt == ANSWER_TRIES or wait > MAX_ANSWER_WAIT:
-                        raise  # on_error logs it; the answer is dropped rather than sent stale
-                    log.info("Telegram: flood control in chat %s, answering in %.0f s", chat_id, wait)
-                    await asyncio.sleep(wait)
+            await self._send_part(context, chat_id, text, markup, thread, quote)
             quote = None  # quote once, on the first part
+
+    async def _send_part(
+        self,
+        context: ContextTypes.DEFAULT_TYPE,
+        chat_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        thread: int | None,
+        quote: ReplyParameters | None,
+    ) -> None:
+        """One message, waiting out flood control while the answer is still timely."""
+        for attempt in range(1, ANSWER_TRIES + 1):
+            try:
+                await context.bot.send_message(
+                    chat_id=chat_id,
+                    text=text,
+                    parse_mode=ParseMode.HTML,
+                    message_thread_id=thread,
+                    link_preview_options=NO_PREVIEW,
+                    reply_parameters=quote,
+                    reply_markup=markup,
+                )
+                return
+            except RetryAfter as exc:
+                wait = telegram_retry_after(exc)
+                if attempt == ANSWER_TRIES or wait > MAX_ANSWER_WAIT:
+                    raise  # on_error logs it; the answer is dropped rather than sent stale
+                log.info("Telegram: flood control in chat %s, answering in %.0f s", chat_id, wait)
+                await asyncio.sleep(wait)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error

@@ -534,13 +534,7 @@ class FakeTelegram(StandIn):
         text = params.get("text")
         if chat_id in (None, ""):
             raise ApiError(400, "Bad Request: chat_id is empty")
-        if not isinstance(text, str):
-            raise ApiError(400, "Bad Request: message text is empty")
-        visible = self._visible_text(text, params.get("parse_mode"))
-        if not visible.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if utf16_len(visible) > MAX_TEXT:
-            raise ApiError(400, "Bad Request: message is too long")
+        visible = self._checked_text(text, params.get("parse_mode"), "message is too long")
         markup = _checked_markup(params.get("reply_markup"))
         message_id = self._next_message_id
         self._next_message_id += 1
@@ -558,6 +552,17 @@ class FakeTelegram(StandIn):
             )
         )
         return self._sent_message_object(chat_id, visible, message_id, params.get("message_thread_id"))
+
+    def _checked_text(self, text: Any, parse_mode: str | None, too_long: str) -> str:
+        """The visible text of a message body, refused as Telegram refuses it (empty, too long)."""
+        if not isinstance(text, str):
+            raise ApiError(400, "Bad Request: message text is empty")
+        visible = self._visible_text(text, parse_mode)
+        if not visible.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if utf16_len(visible) > MAX_TEXT:
+            raise ApiError(400, f"Bad Request: {too_long}")
+        return visible
 
     @staticmethod
     def _visible_text(text: str, parse_mode: str | None) -> str:
@@ -595,13 +600,7 @@ class FakeTelegram(StandIn):
             raise ApiError(400, "Bad Request: message to edit not found")
         if key in self._uneditable:
             raise ApiError(400, "Bad Request: message can't be edited")
-        if not isinstance(text, str):
-            raise ApiError(400, "Bad Request: message text is empty")
-        visible = self._visible_text(text, params.get("parse_mode"))
-        if not visible.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if utf16_len(visible) > MAX_TEXT:
-            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        visible = self._checked_text(text, params.get("parse_mode"), "MESSAGE_TOO_LONG")
         markup = _checked_markup(params.get("reply_markup"))
         old = self.messages[key]
         if old["text"] == text and old.get("reply_markup") == markup:
