@@ -16,6 +16,12 @@ from tests.helpers import cited_outlets, lines
 KEY = derive_key("123456:TEST-kazkor-token")
 
 
+DEAL_SENTENCE = (
+    "“The Astana Times reported that Kazakhstan and South Korea signed a deal worth USD 1.7 billion "
+    "during the two day visit.”"
+)
+
+
 def labels(reply, row: int = -1) -> list[str]:
     return [action.label for action in reply.actions[row].actions]
 
@@ -94,7 +100,9 @@ def test_sources_view_quotes_the_seed_sentences_for_the_lines_on_screen(make_ctx
     view = interactive(parse("/agreements 2021"), ctx, view="s")
     text = render_plain(view)
     assert view.title.startswith("Sources for: Agreements signed in 2021")
-    assert "“" in text and "004_0daa704616f65bc5.txt" in text
+    # the seed's own sentence, verbatim (it is in facts/seeds/004_0daa704616f65bc5.txt), and its source
+    assert DEAL_SENTENCE in text
+    assert "[1] unattributed article, Aug 2021" in text
     assert labels(view) == ["Back"]
     assert view.actions[0].actions[0] == Action("Back", "agreements", ("2021",), 0)
 
