@@ -133,6 +133,9 @@ def build_runtime(config: Config, ctx: Context, *, host: str | None = None) -> R
     from bot.reminders.schedule import install_reminders
 
     install_reminders(runtime)  # scheduled reminders: started after the front ends, stopped before them
+    from bot.feeds.routes import install_feeds
+
+    install_feeds(runtime)  # GET /calendar.ics and /calendar/<token>.ics on the same server
     return runtime
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 from dataclasses import asdict, fields, is_dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,6 +34,7 @@ def build_context(config: Config, *, with_state: bool = True, writer: bool = Fal
 
     ``writer``: this process changes the state all along (``run``, ``post-due``): take the state
     file's lock now, and stop with a clear message if another kazkor process has it."""
+    import bot.feeds.commands  # noqa: F401  (registers /calendar and /trade chart)
     from bot.commands import Context
     from facts.model import DataError
     from facts.storage import NotAStateFile
@@ -60,22 +62,39 @@ def build_context(config: Config, *, with_state: bool = True, writer: bool = Fal
         except DataError as exc:
             print(f"kazkor: the state file holds a bad fact: {exc}", file=sys.stderr)
             raise SystemExit(EXIT_FAILURE) from None
-    return Context(catalogue=catalogue, tz=config.tz, state=state)
+    return Context(
+        catalogue=catalogue,
+        tz=config.tz,
+        state=state,
+        public_url=config.public_url,
+        feed_secret=config.calendar_secret,
+    )
+
+
+def show_reply(reply: Any) -> None:
+    """Print the plain-text answer; write each attached file (a chart, a calendar) and print its path."""
+    from bot.render.plain import render_plain
+
+    print(render_plain(reply))
+    for attachment in reply.attachments:
+        folder = Path(tempfile.gettempdir()) / "kazkor"
+        folder.mkdir(exist_ok=True)
+        path = folder / attachment.filename
+        path.write_bytes(attachment.produce())
+        print(f"File: {path}")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.commands import handle_text
-    from bot.render.plain import render_plain
 
     ctx = build_context(_config())
     reply = handle_text(" ".join(args.text), ctx)
-    print(render_plain(reply))
+    show_reply(reply)
     return EXIT_OK if reply.kind == "answer" else EXIT_USAGE
 
 
 def cmd_console(args: argparse.Namespace) -> int:
     from bot.commands import handle_text
-    from bot.render.plain import render_plain
 
     ctx = build_context(_config())
     interactive = sys.stdin.isatty()
@@ -92,7 +111,7 @@ def cmd_console(args: argparse.Namespace) -> int:
             continue
         if line.split()[0].lower() in ("/quit", "/exit", "quit", "exit"):
             return EXIT_OK
-        print(render_plain(handle_text(line, ctx)))
+        show_reply(handle_text(line, ctx))
         print()
 
 
@@ -241,6 +260,31 @@ def _record_json_source(source: Any) -> dict[str, Any]:
     return out
 
 
+def cmd_calendar(args: argparse.Namespace) -> int:
+    """Write the public feed, or a channel's (``--channel telegram:-1001234``), as .ics to stdout."""
+    from bot.feeds.calendar import FEEDS
+
+    config = _config()
+    ctx = build_context(config, with_state=args.channel is not None)
+    now = ctx.clock()
+    if args.channel is None:
+        feed = FEEDS.public(ctx.catalogue, now.astimezone(ctx.tz).date(), now)
+    else:
+        platform, _, channel = args.channel.partition(":")
+        sub = ctx.state.subscription(platform, channel) if channel else None
+        if sub is None or not sub.get("active", True):
+            print(
+                f"kazkor: no active subscription for {args.channel[:60]!r}. Give a subscribed channel as "
+                "PLATFORM:CHANNEL, e.g. --channel telegram:-1001234567890 or --channel slack:C0123ABCD",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        feed = FEEDS.channel(ctx.catalogue, sub, now)
+    sys.stdout.buffer.write(feed.body)
+    sys.stdout.flush()
+    return EXIT_OK
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import run
 
@@ -314,6 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
     facts.add_argument("--kind", choices=("figure", "agreement", "event", "anniversary"), help="with add")
     facts.add_argument("--file", help="with add: a JSON file holding one record or a list of records")
     facts.set_defaults(func=cmd_facts)
+
+    calendar = sub.add_parser("calendar", help="write the calendar feed (.ics) to stdout")
+    calendar.add_argument(
+        "--channel",
+        metavar="PLATFORM:CHANNEL",
+        help="a subscribed channel's feed, e.g. telegram:-1001234567890",
+    )
+    calendar.set_defaults(func=cmd_calendar)
 
     run = sub.add_parser("run", help="serve every configured platform (Slack, Telegram) and post reminders")
     run.set_defaults(func=cmd_run)

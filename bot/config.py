@@ -5,6 +5,7 @@ Nothing else in the code reads ``os.environ``: tests build a :class:`Config` fro
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -73,6 +74,9 @@ class Config:
     slack_api_url: str = SLACK_DEFAULT_API_URL
     log_format: str = "plain"
     log_level: str = "INFO"
+    # https://bot.example.org: where people reach /calendar.ics (links in /calendar and reminder posts)
+    public_url: str | None = None
+    feed_secret: str | None = None  # signs per-channel calendar feed tokens (see calendar_secret)
 
     @property
     def state_path(self) -> Path:
@@ -86,9 +90,22 @@ class Config:
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token)
 
+    @property
+    def calendar_secret(self) -> bytes | None:
+        """The key that signs per-channel calendar feed tokens: KAZKOR_FEED_SECRET, else derived from a
+        platform secret that is already set (so feeds work with no extra setting; changing that secret
+        changes every channel's feed address). None: no per-channel feeds."""
+        base = (
+            self.feed_secret or self.slack_signing_secret or self.telegram_token or self.slack_bot_token
+        )
+        if not base:
+            return None
+        return hashlib.sha256(b"kazkor calendar feed tokens\0" + base.encode()).digest()
+
     def secrets(self) -> list[str]:
         """Every secret value set, so logging can scrub them."""
         values = (
+            self.feed_secret,
             self.telegram_token,
             self.telegram_webhook_secret,
             self.slack_bot_token,
@@ -162,6 +179,20 @@ class Config:
         if slack_app_token and not slack_app_token.startswith("xapp-"):
             raise ConfigError("SLACK_APP_TOKEN: an app-level token starts with 'xapp-'")
 
+        public_url = get("KAZKOR_PUBLIC_URL")
+        if public_url is not None:
+            public_url = public_url.rstrip("/")
+            if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", public_url):
+                raise ConfigError(
+                    f"KAZKOR_PUBLIC_URL: {public_url[:60]!r} is not an http(s) base URL; "
+                    "e.g. KAZKOR_PUBLIC_URL=https://kazkor.example.org"
+                )
+        feed_secret = get("KAZKOR_FEED_SECRET")
+        if feed_secret is not None and len(feed_secret) < 16:
+            raise ConfigError(
+                "KAZKOR_FEED_SECRET: use at least 16 random characters, e.g. `openssl rand -hex 32`"
+            )
+
         db = get("KAZKOR_DB")
         if db and Path(db).expanduser().is_dir():
             raise ConfigError(
@@ -186,4 +217,6 @@ class Config:
             slack_api_url=slack_api_url,
             log_format=log_format,
             log_level=log_level,
+            public_url=public_url,
+            feed_secret=feed_secret,
         )

@@ -7,6 +7,7 @@ drift between platforms.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from facts.model import PartialDate
@@ -72,6 +73,25 @@ class ActionRow:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent after the answer's text: an .ics calendar, a PNG chart.
+
+    ``produce`` builds the bytes. Front ends call it off the event loop (a chart takes a while the first
+    time it is drawn); what it returns is cached by its producer per data version, not by the front end.
+    """
+
+    filename: str
+    media_type: str
+    produce: Callable[[], bytes]
+    caption: str = ""  # Telegram caption, Slack initial comment (plain text)
+    alt: str = ""  # what an image shows, for screen readers (Slack alt text)
+
+    @property
+    def is_image(self) -> bool:
+        return self.media_type.startswith("image/")
+
+
+@dataclass(frozen=True)
 class Reply:
     title: str
     sections: tuple[Section, ...] = ()
@@ -80,6 +100,7 @@ class Reply:
     kind: str = "answer"
     footer: str | None = None
     actions: tuple[ActionRow, ...] = ()  # controls under the answer; text-only front ends ignore them
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def public(self) -> bool:
@@ -97,6 +118,7 @@ class ReplyBuilder:
     _numbers: dict[str, int] = field(default_factory=dict)
     _labels: dict[str, str] = field(default_factory=dict)
     _latest: PartialDate | None = None
+    attachments: list[Attachment] = field(default_factory=list)
 
     def cite(self, source_id: str, label: str, published: PartialDate | None = None) -> int:
         """The number of ``source_id`` in this answer; ``published`` feeds the "Sources up to" footer."""
@@ -124,7 +146,14 @@ class ReplyBuilder:
             if footer:
                 footer = footer if footer.endswith((".", "?", "!")) else footer + "."
             footer = f"{footer} {recency}" if footer else recency
-        return Reply(self.title, tuple(self.sections), refs, self.kind, footer)
+        return Reply(
+            self.title,
+            tuple(self.sections),
+            refs,
+            self.kind,
+            footer,
+            attachments=tuple(self.attachments),
+        )
 
 
 def usage(message: str, example: str) -> Reply:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import bot.feeds.commands  # noqa: F401  (registers /calendar and /trade chart, as every entry point does)
 from bot.clock import fixed_clock
 from bot.commands import Context, handle_text
 from facts.store import StateStore, load_catalogue

@@ -24,6 +24,8 @@ class Context:
     # Told which subscription (platform, channel) changed: the scheduler rebuilds its jobs and a
     # fan-out in progress reads that subscription again before its next post.
     on_subscriptions_changed: Callable[[tuple[str, str] | None], None] | None = None
+    public_url: str | None = None  # KAZKOR_PUBLIC_URL: where /calendar.ics is reached (no trailing /)
+    feed_secret: bytes | None = None  # Config.calendar_secret: signs per-channel calendar feed tokens
 
     def today(self) -> date:
         return local_today(self.clock, self.tz)

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import bot.feeds.commands  # noqa: F401  (registers /calendar and /trade chart in the core)
 from bot.commands import ALIASES, Command, Context, parse
 from bot.commands.controls import PRESSABLE, interactive
 from bot.commands.parse import ParseError
@@ -41,7 +42,10 @@ def canonical_name(command: Command) -> str:
 
 
 def needs_admin_check(command: Command) -> bool:
-    return canonical_name(command) in ADMIN_COMMANDS
+    name = canonical_name(command)
+    if name == "calendar":  # only "/calendar rotate" changes anything
+        return [arg.lower() for arg in command.args] == ["rotate"]
+    return name in ADMIN_COMMANDS
 
 
 def with_extra(command: Command, **extra: Any) -> Command:

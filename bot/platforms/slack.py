@@ -60,7 +60,7 @@ ACK_WAIT = 3.0  # at most this long for the ack to go out before a long answer's
 # envelope response) has been written, so response_url parts cannot overtake the first part.
 ACK_SENT = "kazkor_ack_sent"
 # Answered only after an empty ack: they call Slack (users.info) or read the state store first.
-ACK_FIRST_COMMANDS = frozenset({*ADMIN_COMMANDS, *SUBSCRIPTION_COMMANDS})
+ACK_FIRST_COMMANDS = frozenset({*ADMIN_COMMANDS, *SUBSCRIPTION_COMMANDS, "calendar"})
 # The slash commands of deploy/slack-manifest.yml (keep the two in step).
 SLASH_COMMANDS = (
     "trade",
@@ -71,6 +71,7 @@ SLASH_COMMANDS = (
     "source",
     "help",
     *SUBSCRIPTION_COMMANDS,
+    "calendar",
     UMBRELLA,
 )
 

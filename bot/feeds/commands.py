@@ -1,0 +1,133 @@
+"""/calendar (feed links + the .ics file) and /trade chart, registered into the shared command core.
+
+They live here, not in ``bot.commands``, because they build feeds and charts (``bot.feeds`` sits above
+the core). Importing this module registers them; ``bot.platforms.inbound`` and ``bot.cli`` do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands import COMMANDS, Spec, register
+from bot.commands.args import UsageError
+from bot.commands.context import Context
+from bot.commands.parse import Command
+from bot.commands.subscriptions import is_admin
+from bot.feeds.calendar import FEEDS, MEDIA_TYPE
+from bot.feeds.tokens import feed_token, rotate_feed_token
+from bot.feeds.urls import channel_feed_url, public_feed_url
+from bot.reminders.subscription import describe_leads, leads_of
+from bot.reply import Attachment, Item, Reply, ReplyBuilder
+
+SET_PUBLIC_URL = (
+    "Feed links need the address people reach this bot at: set KAZKOR_PUBLIC_URL, "
+    "e.g. KAZKOR_PUBLIC_URL=https://kazkor.example.org (the server answers GET /calendar.ics on PORT)."
+)
+ROTATE_REFUSAL = "Only channel admins can change this channel's calendar address."
+
+
+def calendar_file(ctx: Context, sub: dict[str, Any] | None) -> Attachment:
+    """The .ics file: the channel's feed when it has reminders, else the public one."""
+    catalogue, clock, tz = ctx.catalogue, ctx.clock, ctx.tz
+
+    def produce() -> bytes:
+        now = clock()
+        if sub is not None:
+            return FEEDS.channel(catalogue, sub, now).body
+        return FEEDS.public(catalogue, now.astimezone(tz).date(), now).body
+
+    name = "kazkor-channel.ics" if sub is not None else "kazkor.ics"
+    caption = (
+        "This channel's reminders as a calendar: open it to import."
+        if sub is not None
+        else "Kazakhstan–Korea anniversaries and events as a calendar: open it to import."
+    )
+    return Attachment(name, MEDIA_TYPE.split(";")[0], produce, caption=caption)
+
+
+def _subscription(ctx: Context, command: Command) -> dict[str, Any] | None:
+    if ctx.state is None:
+        return None
+    sub = ctx.state.subscription(command.platform, command.channel)
+    return sub if sub is not None and sub.get("active", True) else None
+
+
+def calendar(command: Command, ctx: Context) -> Reply:
+    words = [w.lower() for w in command.args]
+    if words == ["rotate"]:
+        return _rotate(command, ctx)
+    if words:
+        raise UsageError(f"/calendar takes no words or just “rotate” (got “{' '.join(command.args)[:40]}”).")
+    sub = _subscription(ctx, command)
+    builder = ReplyBuilder("Calendar feeds: Kazakhstan–Korea anniversaries and events, each with its source")
+    items = []
+    if ctx.public_url:
+        items.append(
+            Item(
+                f"Everyone: {public_feed_url(ctx.public_url)} — every anniversary (next ten years) and "
+                "dated event."
+            )
+        )
+        token = (
+            feed_token(ctx.feed_secret, ctx.state, command.platform, command.channel)
+            if (sub is not None and ctx.feed_secret is not None)
+            else None
+        )
+        if token is not None:
+            assert sub is not None
+            items.append(
+                Item(
+                    f"This channel: {channel_feed_url(ctx.public_url, token)} — what it is reminded of, "
+                    f"with alerts at {sub.get('time')} ({sub.get('tz')}), {describe_leads(leads_of(sub))}."
+                )
+            )
+        elif sub is None:
+            items.append(Item("This channel has no reminders, so no feed of its own: /subscribe first."))
+        else:
+            items.append(Item("Per-channel feeds need a secret: set KAZKOR_FEED_SECRET (16+ characters)."))
+    else:
+        items.append(Item(SET_PUBLIC_URL))
+    builder.section("Subscribe in Outlook or Google Calendar (add calendar → from URL)", items)
+    builder.attachments.append(calendar_file(ctx, sub))
+    builder.footer = (
+        "Dates known only to the month or year are left out (no made-up days): see /upcoming. "
+        "Admins: /calendar rotate gives this channel a new address."
+    )
+    return builder.build()
+
+
+def _rotate(command: Command, ctx: Context) -> Reply:
+    if not is_admin(command):
+        builder = ReplyBuilder(ROTATE_REFUSAL, kind="usage")
+        builder.section("Try", [Item("/calendar — this channel's feed address")])
+        return builder.build()
+    if ctx.feed_secret is None:
+        return Reply(
+            title="Per-channel feeds need a secret: set KAZKOR_FEED_SECRET (16+ characters).", kind="error"
+        )
+    if _subscription(ctx, command) is None:
+        return Reply(
+            title="This channel has no reminders, so no feed of its own: /subscribe first.", kind="usage"
+        )
+    token = rotate_feed_token(ctx.feed_secret, ctx.state, command.platform, command.channel)
+    assert token is not None
+    builder = ReplyBuilder("This channel's calendar address has changed; the old one no longer works.")
+    where = channel_feed_url(ctx.public_url, token) if ctx.public_url else SET_PUBLIC_URL
+    builder.section("New address (calendars subscribed to the old one must subscribe again)", [Item(where)])
+    return builder.build()
+
+
+def _register() -> None:
+    if "calendar" in COMMANDS:
+        return
+    register(
+        Spec(
+            "calendar",
+            calendar,
+            "anniversaries and events as a calendar feed and file; admins: /calendar rotate.",
+            "/calendar",
+        )
+    )
+
+
+_register()
