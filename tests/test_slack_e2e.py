@@ -18,8 +18,9 @@ import aiohttp
 
 from bot.commands import COMMANDS, Spec, parse
 from bot.commands.controls import interactive
+from bot.platforms.inbound import Controls
 from bot.platforms.slack import EVENTS_PATH, SLASH_COMMANDS
-from bot.render.slack import render_slack
+from bot.render.slack import render_slack, render_slack_with_controls
 from bot.reply import Item, Reply, Section
 from facts.model import build_record
 from facts.store import load_catalogue
@@ -46,9 +47,10 @@ def http_config(tmp_path, fake: FakeSlack, **settings):
     )
 
 
-def expected(ctx, text: str) -> list[dict]:
-    """What the shared core answers (first page, as platforms with buttons show it), for Slack."""
-    return render_slack(interactive(parse(text), ctx))
+def expected(ctx, text: str, page: int = 0, view: str = "") -> list[dict]:
+    """What the shared core answers (one page with its controls, as the app shows it), for Slack."""
+    controls = Controls(FakeSlack().bot_token)  # signed with the stand-in's bot token, as the app signs
+    return render_slack_with_controls(interactive(parse(text), ctx, page, view), controls.encode)
 
 
 async def post_command(

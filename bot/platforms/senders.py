@@ -38,7 +38,7 @@ from bot.platforms.base import (
     Transient,
 )
 from bot.platforms.inbound import Controls
-from bot.render.slack import render_slack
+from bot.render.slack import render_slack_with_controls
 from bot.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,8 @@ class SlackSender:
 
     def __init__(self, client: Any, *, seconds_per_message: float = SLACK_SECONDS_PER_MESSAGE) -> None:
         self.client = client
+        # reminder posts carry controls, signed as the front end signs them (key from the bot token)
+        self.controls = Controls(getattr(client, "token", "") or "")
         self._period = seconds_per_message
         self._limiters: dict[str, AsyncLimiter] = {}
 
@@ -211,7 +213,7 @@ class SlackSender:
         from slack_sdk.errors import SlackApiError, SlackClientError
 
         limiter = self._limiter(target.channel)
-        for index, message in enumerate(render_slack(reply)):
+        for index, message in enumerate(render_slack_with_controls(reply, self.controls.encode)):
             if index or not paced:
                 await limiter.acquire()
             kwargs: dict[str, Any] = {

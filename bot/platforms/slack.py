@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import Any
 
@@ -33,20 +34,26 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.commands import COMMANDS, Command, Context
+from bot.clock import parse_zone
+from bot.commands import COMMANDS, Command, Context, dispatch
+from bot.commands.controls import VIEW_NEW_MESSAGE
+from bot.commands.home import home
+from bot.commands.payload import EXPIRED, Expired
 from bot.config import Config
 from bot.platforms.inbound import (
     ADMIN_COMMANDS,
     SUBSCRIPTION_COMMANDS,
+    Controls,
     RenderedReplies,
     admin_check,
     ask_admin_check,
     canonical_name,
     needs_admin_check,
     parse_text,
+    press_command,
     with_extra,
 )
-from bot.render.slack import render_slack
+from bot.render.slack import ACTION_PREFIX, render_slack, render_slack_with_controls
 from bot.reply import Reply, usage
 
 log = logging.getLogger(__name__)
@@ -74,6 +81,16 @@ SLASH_COMMANDS = (
     "calendar",
     UMBRELLA,
 )
+
+
+SUBSCRIBE_VIEW = "kazkor_subscribe"  # callback_id of the /subscribe modal
+MAX_HOME_BLOCKS = 100  # Slack: a Home or modal view holds at most 100 blocks
+DEFAULT_ZONES = (
+    "Asia/Almaty", "Asia/Aqtobe", "Asia/Seoul", "Asia/Tashkent", "Asia/Bishkek", "Asia/Tokyo",
+    "Asia/Shanghai", "Asia/Dubai", "Europe/Moscow", "Europe/Istanbul", "Europe/Berlin", "Europe/London",
+    "America/New_York", "America/Los_Angeles", "UTC",
+)  # fmt: skip
+_CHANNEL_REF = re.compile(r"#([CG][A-Z0-9]{6,})\b")
 
 
 def slash_commands() -> list[str]:
@@ -143,8 +160,14 @@ class SlackFrontEnd:
         if self.socket_mode:
             self.socket_handler = SocketModeHandler(self.app, config.slack_app_token)
         self._session: aiohttp.ClientSession | None = None  # for response_url posts (see _responder)
-        self.replies = RenderedReplies(PLATFORM, render_slack)
+        # Controls are signed with a key derived from the bot token: every replica makes and accepts the same.
+        self.controls = Controls(config.slack_bot_token or "")
+        self.replies = RenderedReplies(PLATFORM, self._render)
         self._register_commands()
+        self._register_interactions()
+
+    def _render(self, reply: Reply) -> list[dict]:
+        return render_slack_with_controls(reply, self.controls.encode)
 
     def _register_commands(self) -> None:
         front = self
@@ -155,6 +178,23 @@ class SlackFrontEnd:
 
         for name in slash_commands():
             self.app.command(f"/{name}")(slash_command)
+
+    def _register_interactions(self) -> None:
+        front = self
+
+        async def pressed(ack, body, action, respond, client) -> None:
+            await ack()  # at once: Slack's 3 s; the answer follows through response_url
+            await front.on_press(body, action, respond, client)
+
+        async def home_opened(event, client) -> None:
+            await front.publish_home(event, client)
+
+        async def subscribe_submitted(ack, body, view, client) -> None:
+            await front.on_subscribe_submitted(ack, body, view, client)
+
+        self.app.action(re.compile(f"^{ACTION_PREFIX}"))(pressed)
+        self.app.event("app_home_opened")(home_opened)
+        self.app.view(SUBSCRIBE_VIEW)(subscribe_submitted)
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -215,6 +255,15 @@ class SlackFrontEnd:
                 extra: dict[str, Any] = {"chat_type": chat_type_of(channel), "thread": None}
                 if needs_admin_check(parsed):
                     extra["is_admin"] = await self._is_admin(client, user)
+                if (
+                    canonical_name(parsed) == "subscribe"
+                    and not parsed.args
+                    and extra.get("is_admin")
+                    and command.get("trigger_id")
+                ):
+                    await self.open_subscribe_modal(client, command["trigger_id"], channel, user)
+                    self.replies.report(parsed, started)
+                    return
                 rendered = self.replies.answer(with_extra(parsed, **extra), self.ctx)
                 await self._respond_parts(command, respond, rendered, rendered.parts)
                 self.replies.report(parsed, started)
@@ -262,3 +311,152 @@ class SlackFrontEnd:
         if check is None or not user_id:  # no admin module yet: nobody may (un)subscribe a channel
             return False
         return await ask_admin_check(check, client=client, user_id=user_id, admins=self.config.admins)
+
+    # --- buttons ---------------------------------------------------------------------------------
+
+    async def on_press(self, body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
+        """A control under one of our messages (already acked): the answer replaces the message, a
+        refusal or an expired control goes to the presser alone, and the message stays as it was."""
+        started = time.perf_counter()
+        value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        user = (body.get("user") or {}).get("id", "")
+        send = self._responder(body.get("response_url"), respond)
+        try:
+            press = self.controls.decode(value)
+        except Expired as exc:
+            log.info("Slack: a control press refused (%s)", exc)
+            await send(text=EXPIRED, response_type="ephemeral", replace_original=False)
+            self.replies.report(None, started)
+            return
+        extra: dict[str, Any] = {"chat_type": chat_type_of(channel), "thread": None}
+        if press.command in ADMIN_COMMANDS:
+            extra["is_admin"] = await self._is_admin(client, user)
+        command = press_command(press, platform=PLATFORM, channel=channel, user=user, **extra)
+        rendered = self.replies.answer(command, self.ctx, press.page, press.view)
+        parts = list(rendered.parts)
+        if not rendered.public:
+            for message in parts:
+                await send(**message, response_type="ephemeral", replace_original=False)
+        elif press.view == VIEW_NEW_MESSAGE or press.command in ADMIN_COMMANDS:
+            for message in parts:
+                await send(**message, response_type="in_channel", replace_original=False)
+        else:
+            first, *rest = parts
+            await send(**first, replace_original=True)
+            for message in rest:
+                await send(**message, response_type="in_channel", replace_original=False)
+        self.replies.report(command, started)
+
+    # --- App Home --------------------------------------------------------------------------------
+
+    async def publish_home(self, event: dict[str, Any], client: AsyncWebClient) -> None:
+        """The Home tab: this workspace's subscriptions, the next ten reminders, the commands."""
+        if event.get("tab", "home") != "home":
+            return
+        user = event.get("user", "")
+        started = time.perf_counter()
+        await client.views_publish(user_id=user, view=home_view(home(PLATFORM, self.ctx)))
+        if self.replies.observe is not None:
+            self.replies.observe(PLATFORM, "other", time.perf_counter() - started)
+
+    # --- the /subscribe modal --------------------------------------------------------------------
+
+    async def open_subscribe_modal(
+        self, client: AsyncWebClient, trigger_id: str, channel: str, user: str
+    ) -> None:
+        """A modal with a time picker and a zone select (default: the user's own zone from users.info)."""
+        zone = self.ctx.tz.key
+        try:
+            info = await client.users_info(user=user)
+            zone = parse_zone(str((info.get("user") or {}).get("tz") or "")) or zone
+        except Exception as exc:  # noqa: BLE001 - the modal still opens, with the bot's own zone
+            log.warning("Slack: could not read the zone of %s: %s", user, type(exc).__name__)
+        await client.views_open(trigger_id=trigger_id, view=subscribe_modal(channel, zone))
+
+    async def on_subscribe_submitted(self, ack, body: dict[str, Any], view: dict[str, Any], client) -> None:
+        """Save what the modal chose exactly as ``/subscribe HH:MM Area/City`` would (same checks)."""
+        values = view.get("state", {}).get("values", {})
+        when = (values.get("time", {}).get("time") or {}).get("selected_time") or ""
+        zone = ((values.get("zone", {}).get("zone") or {}).get("selected_option") or {}).get("value") or ""
+        channel = view.get("private_metadata", "")
+        user = (body.get("user") or {}).get("id", "")
+        started = time.perf_counter()
+        admin = await self._is_admin(client, user)
+        command = Command(
+            "subscribe",
+            tuple(word for word in (when, zone) if word),
+            PLATFORM,
+            channel,
+            user,
+            {"chat_type": chat_type_of(channel), "thread": None, "is_admin": admin},
+        )
+        reply = dispatch(command, self.ctx)
+        if not reply.public:  # a refusal or a bad choice: shown in the modal, which stays open
+            await ack(response_action="errors", errors={"time": reply.title[:150]})
+            return
+        await ack()
+        for message in render_slack(reply):
+            try:
+                await client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"])
+            except Exception as exc:  # noqa: BLE001 - saved already; the bot may not be in the channel
+                log.warning("Slack: subscription saved, confirmation not posted: %s", type(exc).__name__)
+                break
+        self.replies.report(command, started)
+
+
+def home_view(reply: Reply) -> dict[str, Any]:
+    """A ``home`` view: the reply's blocks (at most 100), channel ids shown as channel links."""
+    blocks = [block for message in render_slack(reply) for block in message["blocks"]][:MAX_HOME_BLOCKS]
+    return {"type": "home", "blocks": _link_channels(blocks)}
+
+
+def _link_channels(value: Any) -> Any:
+    """``#C0123ABC`` in mrkdwn text becomes ``<#C0123ABC>``, which Slack shows as the channel's name."""
+    if isinstance(value, list):
+        return [_link_channels(v) for v in value]
+    if isinstance(value, dict):
+        if value.get("type") == "mrkdwn":
+            return {**value, "text": _CHANNEL_REF.sub(r"<#\1>", value["text"])}
+        return {key: _link_channels(v) for key, v in value.items()}
+    return value
+
+
+def subscribe_modal(channel: str, zone: str) -> dict[str, Any]:
+    """The /subscribe modal for ``channel``: a time (default 09:00) and a zone (default ``zone``)."""
+    zones = list(dict.fromkeys([zone, *DEFAULT_ZONES]))[:100]
+    options = [{"text": {"type": "plain_text", "text": name}, "value": name} for name in zones]
+    return {
+        "type": "modal",
+        "callback_id": SUBSCRIBE_VIEW,
+        "private_metadata": channel,
+        "title": {"type": "plain_text", "text": "Daily reminders"},
+        "submit": {"type": "plain_text", "text": "Subscribe"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"Kazakhstan–Korea anniversaries and events, posted daily in <#{channel}>.",
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "time",
+                "label": {"type": "plain_text", "text": "Time"},
+                "element": {"type": "timepicker", "action_id": "time", "initial_time": "09:00"},
+            },
+            {
+                "type": "input",
+                "block_id": "zone",
+                "label": {"type": "plain_text", "text": "Time zone"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "zone",
+                    "options": options,
+                    "initial_option": options[0],
+                },
+            },
+        ],
+    }

@@ -12,7 +12,15 @@
   :attr:`FakeSlack.socket_acks`.
 
 :func:`signed_slash_request` builds a slash-command POST signed the way Slack signs it, for tests of
-an HTTP-mode endpoint.
+an HTTP-mode endpoint; :func:`signed_interactive_request` an interactivity POST (``payload=<json>``,
+form-encoded: ``block_actions`` from :func:`block_actions_payload`, ``view_submission`` from
+:func:`view_submission_payload`) and :func:`signed_event_request` an Events API callback (JSON), both
+signed the same way. Over Socket Mode the same payloads travel in ``interactive`` / ``events_api``
+envelopes (:meth:`FakeSlack.push_envelope`).
+
+Web API for interactions: ``chat.update``, ``chat.postEphemeral``, ``views.publish`` (a ``home`` view,
+at most 100 blocks, kept per user in :attr:`FakeSlack.home_views`) and ``views.open`` (a ``modal``;
+the ``trigger_id`` expires 3 seconds after the interaction that made it: ``expired_trigger_id``).
 """
 
 from __future__ import annotations
@@ -118,7 +126,7 @@ def slash_payload(
         "api_app_id": API_APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,
-        "trigger_id": f"{int(time.time())}.{uuid.uuid4().hex[:12]}",
+        "trigger_id": new_trigger_id(),
     }
 
 
@@ -149,6 +157,136 @@ def signed_slash_request(
         "X-Slack-Signature": signature,
     }
     return body, headers
+
+
+def _signed(signing_secret: str, body: bytes, content_type: str, timestamp: int | None) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + ts.encode() + b":" + body
+    signature = "v0=" + hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
+
+
+def signed_interactive_request(
+    signing_secret: str, payload: dict[str, Any], *, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """An interactivity POST as Slack sends it: ``payload=<json>``, url-encoded, signed."""
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return body, _signed(signing_secret, body, "application/x-www-form-urlencoded", timestamp)
+
+
+def signed_event_request(
+    signing_secret: str, event: dict[str, Any], *, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """An Events API ``event_callback`` POST (JSON), signed."""
+    body = json.dumps(event_callback(event)).encode()
+    return body, _signed(signing_secret, body, "application/json", timestamp)
+
+
+def event_callback(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "token": "verification-token-unused",
+        "team_id": TEAM_ID,
+        "api_app_id": API_APP_ID,
+        "event": event,
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": "U0KAZBOT", "is_bot": True}],
+    }
+
+
+def new_trigger_id() -> str:
+    return f"{int(time.time())}.{uuid.uuid4().hex[:12]}"
+
+
+def controls(blocks: list[dict] | None) -> list[tuple[str, dict, dict]]:
+    """``(label, element, block)`` of every control in ``blocks``: buttons by their text, each option of
+    a select by its text."""
+    found = []
+    for block in blocks or []:
+        if block.get("type") != "actions":
+            continue
+        for element in block["elements"]:
+            if element["type"] == "button":
+                found.append((element["text"]["text"], element, block))
+            elif element["type"] == "static_select":
+                for option in element["options"]:
+                    found.append((option["text"]["text"], {**element, "selected_option": option}, block))
+    return found
+
+
+def block_actions_payload(
+    blocks: list[dict] | None,
+    label: str,
+    *,
+    response_url: str,
+    channel_id: str = DEFAULT_CHANNEL,
+    user_id: str = DEFAULT_USER,
+    message_ts: str = "1700000000.000100",
+    value: str | None = None,
+) -> dict[str, Any]:
+    """The ``block_actions`` payload Slack sends when a user presses ``label`` in a message showing
+    ``blocks`` (a button, or an option of a select); ``value`` replaces the control's value (forged)."""
+    matches = [(element, block) for text, element, block in controls(blocks) if text == label]
+    if not matches:
+        raise AssertionError(f"no control {label!r} in {[text for text, _, _ in controls(blocks)]}")
+    element, block = matches[0]
+    action: dict[str, Any] = {
+        "type": element["type"],
+        "action_id": element["action_id"],
+        "block_id": block.get("block_id", "b"),
+        "action_ts": f"{time.time():.6f}",
+    }
+    if element["type"] == "button":
+        action["text"] = element["text"]
+        action["value"] = element.get("value") if value is None else value
+    else:
+        option = dict(element["selected_option"])
+        if value is not None:
+            option["value"] = value
+        action["selected_option"] = option
+    return {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": "aigerim", "name": "aigerim", "team_id": TEAM_ID},
+        "api_app_id": API_APP_ID,
+        "token": "verification-token-unused",
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel_id,
+            "is_ephemeral": False,
+        },
+        "trigger_id": new_trigger_id(),
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "channel": {"id": channel_id, "name": "general"},
+        "message": {"type": "message", "ts": message_ts, "text": "", "blocks": blocks or []},
+        "response_url": response_url,
+        "actions": [action],
+    }
+
+
+def view_submission_payload(
+    view: dict[str, Any], values: dict[str, Any], *, user_id: str = DEFAULT_USER
+) -> dict:
+    """The ``view_submission`` payload for a modal that was opened with ``view``, filled in with
+    ``values`` (``{block_id: {action_id: value object}}``)."""
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": {"id": user_id, "username": "aigerim", "name": "aigerim", "team_id": TEAM_ID},
+        "api_app_id": API_APP_ID,
+        "token": "verification-token-unused",
+        "trigger_id": new_trigger_id(),
+        "view": {
+            **view,
+            "id": "V0KAZKOR",
+            "team_id": TEAM_ID,
+            "app_id": API_APP_ID,
+            "state": {"values": values},
+            "hash": "1700000000.abc",
+        },
+        "response_urls": [],
+    }
 
 
 def _decode_blocks(value: Any) -> Any:
@@ -213,6 +351,36 @@ def _one_block_errors(block: Any, pointer: str) -> list[str]:
         return []
     if kind == "actions":
         return _actions_errors(block, pointer)
+    if kind == "input":
+        errors = _text_errors(block.get("label"), f"{pointer}/label", 2000, ("plain_text",))
+        element = block.get("element") or {}
+        if element.get("type") == "timepicker":
+            initial = element.get("initial_time")
+            if initial is not None and not (len(initial) == 5 and initial[2] == ":"):
+                errors.append(f"must be HH:mm [json-pointer:{pointer}/element/initial_time]")
+        elif element.get("type") == "static_select":
+            errors.extend(
+                _actions_errors(
+                    {
+                        "elements": [
+                            {
+                                **element,
+                                "placeholder": element.get("placeholder")
+                                or {"type": "plain_text", "text": "x"},
+                            }
+                        ]
+                    },
+                    pointer,
+                )
+            )
+            initial = element.get("initial_option")
+            if initial is not None and initial not in element.get("options", []):
+                errors.append(f"initial_option must be one of the options [json-pointer:{pointer}/element]")
+        else:
+            errors.append(
+                f"unsupported input element {element.get('type')!r} [json-pointer:{pointer}/element]"
+            )
+        return errors
     return [f"unsupported block type {kind!r} in this stand-in [json-pointer:{pointer}]"]
 
 
@@ -296,6 +464,10 @@ class FakeSlack(StandIn):
         self._sockets: list[web.WebSocketResponse] = []
         self._per_channel = RateWindow(rate_limit_per_channel_per_s)
         self._ts_counter = 0
+        self.home_views: dict[str, dict[str, Any]] = {}  # user id -> the Home view views.publish set
+        self.opened_views: list[dict[str, Any]] = []  # modals views.open showed
+        self.updates: list[dict[str, Any]] = []  # accepted chat.update calls
+        self.ephemeral: list[dict[str, Any]] = []  # accepted chat.postEphemeral calls
 
     @property
     def base_url(self) -> str:
@@ -464,7 +636,67 @@ class FakeSlack(StandIn):
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
             "apps.connections.open": self._connections_open,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._post_ephemeral,
+            "views.publish": self._views_publish,
+            "views.open": self._views_open,
         }
+
+    def _checked_view(self, view: Any, kind: str) -> dict[str, Any]:
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError:
+                raise SlackError("invalid_arguments") from None
+        if not isinstance(view, dict) or view.get("type") != kind:
+            raise SlackError("invalid_arguments")
+        blocks = view.get("blocks")
+        if not isinstance(blocks, list) or len(blocks) > 100:
+            raise SlackError(
+                "invalid_arguments", response_metadata={"messages": ["no more than 100 items allowed"]}
+            )
+        errors = [e for i, b in enumerate(blocks) for e in _one_block_errors(b, f"/view/blocks/{i}")]
+        if kind == "modal":
+            errors += _text_errors(view.get("title"), "/view/title", 24, ("plain_text",))
+        if errors:
+            raise SlackError("invalid_arguments", response_metadata={"messages": errors})
+        return view
+
+    async def _views_publish(self, params: dict) -> dict:
+        user_id = params.get("user_id")
+        if not user_id:
+            raise SlackError("invalid_arguments")
+        view = self._checked_view(params.get("view"), "home")
+        self.home_views[user_id] = view
+        return {"view": {**view, "id": "VHOME"}}
+
+    async def _views_open(self, params: dict) -> dict:
+        trigger = str(params.get("trigger_id") or "")
+        issued = trigger.split(".", 1)[0]
+        if not issued.isdecimal():
+            raise SlackError("invalid_trigger_id")
+        if time.time() - int(issued) > 3 + 1:  # 3 s, plus the second the id's timestamp was cut to
+            raise SlackError("expired_trigger_id")
+        view = self._checked_view(params.get("view"), "modal")
+        self.opened_views.append(view)
+        return {"view": {**view, "id": f"V{len(self.opened_views)}"}}
+
+    async def _chat_update(self, params: dict) -> dict:
+        channel, ts = params.get("channel"), params.get("ts")
+        if not channel or not ts:
+            raise SlackError("message_not_found")
+        blocks = _decode_blocks(params.get("blocks"))
+        if blocks is not None and block_errors(blocks):
+            raise SlackError("invalid_blocks", errors=block_errors(blocks))
+        self.updates.append(params)
+        return {"channel": channel, "ts": ts, "text": params.get("text") or ""}
+
+    async def _post_ephemeral(self, params: dict) -> dict:
+        if not params.get("channel") or not params.get("user"):
+            raise SlackError("channel_not_found")
+        self.ephemeral.append(params)
+        self._ts_counter += 1
+        return {"message_ts": f"{int(time.time())}.{self._ts_counter:06d}"}
 
     async def _auth_test(self, params: dict) -> dict:
         return {

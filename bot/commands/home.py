@@ -1,0 +1,82 @@
+"""The overview a workspace's Home tab shows: which channels get reminders, the next ones, the commands.
+
+Platform-neutral like every answer (a Reply); the Slack front end renders it into a Home view. It
+reads the subscriptions and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.commands import COMMANDS
+from bot.commands.context import Context
+from bot.commands.format import record_item
+from bot.reminders.due import due
+from bot.reminders.subscription import leads_of, next_posting_days
+from bot.reply import Item, Reply, ReplyBuilder
+
+NEXT_SHOWN = 10
+LOOKAHEAD_DAYS = 90
+
+
+def _subscriptions(ctx: Context, platform: str) -> list[dict[str, Any]]:
+    state = ctx.state
+    if state is None:
+        return []
+    return sorted(
+        (sub for sub in state.subscriptions() if sub.get("platform") == platform),
+        key=lambda sub: sub["channel"],
+    )
+
+
+def _when(day: Any, sub: dict[str, Any]) -> datetime:
+    hour, minute = map(int, sub["time"].split(":"))
+    return datetime.combine(day, time(hour, minute), ZoneInfo(sub["tz"]))
+
+
+def home(platform: str, ctx: Context) -> Reply:
+    """This workspace's subscriptions (channel, time, zone), its next ten reminders and the commands."""
+    builder = ReplyBuilder("Kazkor: Kazakhstan–Korea relations, with sources")
+    subs = _subscriptions(ctx, platform)
+    if subs:
+        lines = []
+        for sub in subs:
+            status = (
+                "" if sub.get("active", True) else f" — paused: {sub.get('inactive_reason') or 'no access'}"
+            )
+            lines.append(Item(f"#{sub['channel']} — every day at {sub['time']} ({sub['tz']}){status}"))
+        builder.section("Channels with reminders", lines)
+    else:
+        builder.section(
+            "Channels with reminders",
+            [Item("None yet. An admin types /subscribe in a channel to start them.")],
+        )
+    coming = []
+    for sub in subs:
+        if not sub.get("active", True):
+            continue
+        for day in next_posting_days(sub, ctx.clock(), LOOKAHEAD_DAYS):
+            coming.extend(
+                (_when(day, sub), sub, reminder) for reminder in due(ctx.catalogue, day, leads_of(sub))
+            )
+    coming.sort(key=lambda entry: (entry[0], entry[1]["channel"]))
+    if coming:
+        items = [
+            record_item(
+                builder,
+                ctx.catalogue,
+                reminder.occurrence.record,
+                f"{when.strftime('%a %d %b %Y %H:%M')} ({sub['tz']}) #{sub['channel']}: {reminder.text()}",
+            )
+            for when, sub, reminder in coming[:NEXT_SHOWN]
+        ]
+        builder.section("Next reminders", items)
+    elif subs:
+        builder.section("Next reminders", [Item(f"Nothing due in the next {LOOKAHEAD_DAYS} days.")])
+    builder.section(
+        "Commands",
+        [Item(f"/{spec.name} — {spec.summary} e.g. {spec.example}") for spec in COMMANDS.values()],
+    )
+    return builder.build()
