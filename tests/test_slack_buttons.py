@@ -262,3 +262,14 @@ def test_subscribe_modal_is_only_for_admins(tmp_path, make_ctx, state):
             assert fake.opened_views == [] and state.subscription("slack", DEFAULT_CHANNEL) is None
 
     run(scenario())
+
+
+def test_manifest_enables_the_home_tab_events_and_interactivity():
+    from tests.test_slack_e2e import MANIFEST
+
+    text = MANIFEST.read_text()
+    lines = [line.split("#", 1)[0].rstrip() for line in text.splitlines()]
+    assert "    home_tab_enabled: true" in lines
+    assert "  interactivity:" in lines and "    is_enabled: true" in lines
+    assert lines.count("    request_url: https://YOUR-HOST/slack/events") == 2  # events and interactivity
+    assert "      - app_home_opened" in lines

@@ -304,7 +304,7 @@ def test_subscribe_gets_the_admin_flag(tmp_path, make_ctx, monkeypatch):
                 body, headers = signed_slash_request(
                     SECRET,
                     command="/kazkor",
-                    text="subscribe",
+                    text="subscribe 09:00",  # without words an admin gets the modal instead
                     user_id="U0BOSS",
                     response_url=fake.response_url("boss"),
                 )
