@@ -252,3 +252,37 @@ def test_reminder_post_source_and_pause_refused_for_members_allowed_for_admins(t
             assert state.subscription("telegram", str(GROUP)) is None
 
     run(scenario())
+
+
+def test_inline_mode_offers_sourced_facts_and_headlines_when_empty(tmp_path, make_ctx):
+    ctx = make_ctx()
+
+    async def scenario():
+        async with FakeTelegram() as fake, running(telegram_config(tmp_path, fake), ctx):
+            answer = await fake.wait_for_inline_answer(fake.push_inline_query("lithium"), TIMEOUT)
+            (result,) = answer["results"]
+            assert result["type"] == "article" and result["id"] == "agr-2024-06-lithium-rare-metals"
+            assert result["title"].startswith("During Yoon Suk Yeol's June 2024 visit to Astana")
+            sent = result["input_message_content"]
+            assert sent["parse_mode"] == "HTML"
+            # the claim, the sentence it rests on and the source travel with the fact
+            assert (
+                "joint mining for lithium deposits and technology cooperation for rare metals"
+                in sent["message_text"]
+            )
+            assert "“Yoon and Tokayev signed a series of memoranda of understanding" in sent["message_text"]
+            assert "[1] Korea JoongAng Daily, Sep 2024" in sent["message_text"]
+
+            headlines = await fake.wait_for_inline_answer(fake.push_inline_query(""), TIMEOUT)
+            titles = [r["title"] for r in headlines["results"]]
+            assert titles[0] == "Trade turnover, 2023"
+            assert "US$6 billion in 2023" in headlines["results"][0]["description"]
+            assert titles[1].startswith("Next anniversary: 2025")
+            assert 1 <= len(titles) <= 10
+
+            many = await fake.wait_for_inline_answer(fake.push_inline_query("korea"), TIMEOUT)
+            assert len(many["results"]) == 10  # at most ten offers, though more records match
+            nothing = await fake.wait_for_inline_answer(fake.push_inline_query("zzzqqq"), TIMEOUT)
+            assert nothing["results"] == []
+
+    run(scenario())

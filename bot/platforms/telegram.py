@@ -29,6 +29,8 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
     LinkPreviewOptions,
     MaybeInaccessibleMessage,
     Message,
@@ -43,12 +45,14 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
 from bot.commands import ALIASES, COMMANDS, Context
 from bot.commands.controls import VIEW_NEW_MESSAGE
+from bot.commands.inline import inline_offers
 from bot.commands.payload import EXPIRED, Expired
 from bot.config import Config
 from bot.platforms.chat_order import PerChatOrder
@@ -79,6 +83,7 @@ ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll may wait; stopping interrupts it at once
 MAX_DESCRIPTION = 256  # setMyCommands: 1-256 characters per description
 MAX_ALERT = 200  # answerCallbackQuery: 0-200 characters of text
+INLINE_CACHE_SECONDS = 300  # Telegram may reuse an inline answer this long (the facts change rarely)
 # Flood control on an answer: wait as Telegram asks, if the answer is still timely by then; at most
 # this many tries and this long a wait (the chat's later commands queue behind it).
 ANSWER_TRIES = 3
@@ -173,6 +178,7 @@ class TelegramFrontEnd:
         self.application.add_handler(CommandHandler(handled_commands(), self.on_command, only_new_messages))
         self.application.add_handler(MessageHandler(filters.COMMAND & only_new_messages, self.on_unknown))
         self.application.add_handler(CallbackQueryHandler(self.on_press))
+        self.application.add_handler(InlineQueryHandler(self.on_inline_query))
         self.application.add_error_handler(self.on_error)
         self._started: list[str] = []
         # Buttons are signed with a key derived from the bot token: every replica makes and accepts the same.
@@ -279,6 +285,32 @@ class TelegramFrontEnd:
 
     def _render(self, reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
         return telegram_parts(reply, self.controls)
+
+    # --- inline mode -----------------------------------------------------------------------------
+
+    async def on_inline_query(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``@bot words`` in any chat: up to ten sourced facts, each sending its claim, the cited
+        sentence and the source; an empty query offers the headline facts."""
+        query = update.inline_query
+        if query is None:
+            return
+        started = time.perf_counter()
+        results = [
+            InlineQueryResultArticle(
+                id=offer.id,
+                title=offer.title,
+                description=offer.description,
+                input_message_content=InputTextMessageContent(
+                    render_telegram(offer.message)[0],
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=NO_PREVIEW,
+                ),
+            )
+            for offer in inline_offers(query.query, self.ctx)
+        ]
+        await query.answer(results, cache_time=INLINE_CACHE_SECONDS)
+        if self.replies.observe is not None:
+            self.replies.observe(PLATFORM, "search", time.perf_counter() - started)
 
     # --- buttons ---------------------------------------------------------------------------------
 
