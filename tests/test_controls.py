@@ -149,3 +149,16 @@ def test_a_payload_for_a_command_that_cannot_be_pressed_is_expired():
     ok = encode(KEY, Action("Next", "timeline", (), 1))
     with pytest.raises(Expired):
         decode(derive_key("other"), ok, PRESSABLE)
+
+
+def test_docs_interactions_tell_the_truth(make_ctx):
+    from pathlib import Path
+
+    doc = " ".join((Path(__file__).resolve().parents[1] / "docs" / "interactions.md").read_text().split())
+    assert f"({PAGE_ITEMS} lines a page)" in doc
+    assert f"latest first, at most {YEARS_SHOWN}, then **More years**" in doc
+    assert " ".join(DEAL_SENTENCE.split()) in doc  # the example's sentence, as the Sources view shows it
+    ctx = make_ctx()
+    row = interactive(parse("/agreements"), ctx)
+    assert [a.label for r in row.actions for a in r.actions] == ["2021", "2019", "Sources"]
+    assert interactive(parse("/agreements 2021"), ctx).title.startswith("Agreements signed in 2021 (3)")
