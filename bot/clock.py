@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from importlib import resources
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Clock = Callable[[], datetime]
 
@@ -27,33 +28,25 @@ def local_today(clock: Clock, tz: ZoneInfo) -> date:
 
 
 # Names in the tz database that are not places: "localtime" follows the host's own setting (reminders
-# would move when the server does) and "Factory" is a placeholder; posix/ and right/ are copies.
+# would move when the server does) and "Factory" is a placeholder.
 NOT_PLACES = frozenset({"localtime", "factory"})
 
 
 @lru_cache(maxsize=1)
 def _zones() -> dict[str, str]:
-    return {
-        name.lower(): name
-        for name in available_timezones()
-        if name.lower() not in NOT_PLACES and not name.startswith(("posix/", "right/"))
-    }
+    """Lower-case name -> IANA name, for the zones of the bundled ``tzdata`` package only.
+
+    Why not ``available_timezones()``: it adds whatever the host's /usr/share/zoneinfo holds
+    (``posixrules``, ``posix/...``, ``right/...``, a vendor's extras). A zone accepted from there is stored
+    in a subscription and fails to load on a host (or container) that has only the ``tzdata`` package."""
+    listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    return {name.lower(): name for name in listed if name.lower() not in NOT_PLACES}
 
 
 def parse_zone(text: str) -> str | None:
-    """The canonical IANA name for ``text`` (any letter case), or None if it names no place."""
-    text = text.strip()
-    if not text or text.lower() in NOT_PLACES or text.startswith(("posix/", "right/")):
-        return None
-    try:
-        ZoneInfo(text)  # the common, exactly spelled case without listing every zone
-        return text if text in _zones().values() or "/" not in text or text.istitle() else _canonical(text)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return _canonical(text)
-
-
-def _canonical(text: str) -> str | None:
-    name = _zones().get(text.lower())
+    """The canonical IANA name for ``text`` (any letter case), or None if the bundled ``tzdata`` does
+    not have it (or it names no place)."""
+    name = _zones().get(text.strip().lower())
     if name is None:
         return None
     try:

@@ -281,6 +281,25 @@ def test_invisible_and_control_characters_are_dropped_before_parsing(ask):
     assert ask("/foo\x1b]0;pwned\x07").title == "Unknown command /foo]0;pwned. See /help for the list."
 
 
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@pytest.mark.parametrize("control", list(BIDI_CONTROLS))
+def test_bidi_controls_are_not_echoed_into_answers(ask, control):
+    """"/search" echoes its words into a public answer: a right-to-left override would show the channel
+    reversed, spoofable text (issue 10, item 6)."""
+    from bot.render.plain import render_plain
+    from bot.render.slack import render_slack
+    from bot.render.telegram import render_telegram
+
+    reply = ask(f"/search {control}zebra{control} lithium")
+    assert reply.title == "Nothing matches “zebra lithium”."
+    hit = ask(f"/search lith{control}ium")
+    assert hit.title == "1 result for “lithium”"
+    rendered = [render_plain(reply), repr(render_slack(reply)), *render_telegram(reply)]
+    assert not [text for text in rendered if any(c in text for c in BIDI_CONTROLS)]
+
+
 def test_search_with_no_hit_says_so(ask):
     reply = ask("/search zebra giraffe")
     assert reply.title == "Nothing matches “zebra giraffe”."

@@ -102,6 +102,9 @@ def test_an_admin_subscribes_with_a_time_and_zone_in_either_order(ctx, state):
         ("/subscribe Almaty", "'Almaty' is not a time zone I know"),
         ("/subscribe 09:00 localtime", "'localtime' is not a time zone I know"),  # the server's zone
         ("/subscribe Factory", "'Factory' is not a time zone I know"),
+        # on the host's /usr/share/zoneinfo but not in the bundled tzdata: a later start would fail on it
+        ("/subscribe 09:00 posixrules", "'posixrules' is not a time zone I know"),
+        ("/subscribe 09:00 posix/Asia/Almaty", "'posix/Asia/Almaty' is not a time zone I know"),
         ("/subscribe 09:00 10:00", "given twice"),
         ("/subscribe 09:00 Asia/Almaty extra", "Too many words"),
     ],
@@ -112,6 +115,42 @@ def test_bad_input_gets_a_usage_reply_with_an_example_and_changes_nothing(ctx, s
     assert complaint in reply.title
     assert lines(reply) == ["/subscribe 09:00 Asia/Almaty"]
     assert state.subscriptions() == [] and ctx.changes == []
+
+
+@pytest.fixture
+def host_zone_files(tmp_path):
+    """A host zoneinfo folder with files the bundled tzdata lacks (``posixrules``, as Debian ships it),
+    first on the zone search path while the test runs."""
+    import shutil
+    import zoneinfo
+    from importlib import resources
+
+    new_york = resources.files("tzdata").joinpath("zoneinfo", "America", "New_York")
+    with resources.as_file(new_york) as path:
+        shutil.copyfile(path, tmp_path / "posixrules")
+        (tmp_path / "Local").mkdir()
+        shutil.copyfile(path, tmp_path / "Local" / "Office")
+    before = zoneinfo.TZPATH
+    zoneinfo.reset_tzpath([str(tmp_path), *before])
+    zoneinfo.ZoneInfo.clear_cache()
+    try:
+        yield tmp_path
+    finally:
+        zoneinfo.reset_tzpath(list(before))
+        zoneinfo.ZoneInfo.clear_cache()
+
+
+@pytest.mark.parametrize("zone", ["posixrules", "Local/Office"])
+def test_only_zones_of_the_bundled_tzdata_are_accepted(ctx, state, host_zone_files, zone):
+    """A zone only the host has would be stored and then fail every later start on a host with only
+    the tzdata package (issue 10, item 2)."""
+    reply = dispatch(command(f"/subscribe 09:00 {zone}", is_admin=True), ctx)
+    assert reply.kind == "usage"
+    assert reply.title.startswith(
+        f"'{zone}' is not a time zone I know: use an IANA name such as Asia/Almaty or Asia/Seoul."
+    )
+    assert lines(reply) == ["/subscribe 09:00 Asia/Almaty"]
+    assert state.subscriptions() == []
 
 
 def test_non_admins_are_refused(ctx, state):

@@ -7,6 +7,7 @@ import difflib
 from bot.commands.args import UsageError
 from bot.commands.context import Context
 from bot.commands.format import quote_items, record_item
+from bot.commands.spelling import correct
 from bot.reply import Item, Reply, ReplyBuilder
 from facts.text import words
 
@@ -19,11 +20,6 @@ KIND_HEADINGS = {
 }
 
 
-def _spelling_fix(word: str, ctx: Context) -> str | None:
-    close = difflib.get_close_matches(word, ctx.catalogue.vocabulary(), n=1, cutoff=0.8)
-    return close[0] if close else None
-
-
 def search(args: tuple[str, ...], ctx: Context) -> Reply:
     query = words(" ".join(args))
     if not query:
@@ -34,13 +30,7 @@ def search(args: tuple[str, ...], ctx: Context) -> Reply:
             )
         raise UsageError("Say what to search for.")
     catalogue = ctx.catalogue
-    corrected = []
-    for word in query:
-        if word not in catalogue.by_word:
-            fix = _spelling_fix(word, ctx)
-            corrected.append(fix or word)
-        else:
-            corrected.append(word)
+    corrected = correct(query, catalogue, catalogue.by_word)
     total, hits = catalogue.matching(corrected, MAX_RESULTS)
     shown_query = " ".join(args)
     if not hits:

@@ -9,8 +9,12 @@ from dataclasses import dataclass, field
 MAX_INPUT = 500  # characters; longer input is refused with a hint rather than parsed
 # Characters no one means to type into a command: control characters (an ANSI escape echoed back would
 # drive the reader's terminal) and invisible format characters (a zero-width space pasted before
-# "/trade" would make it look unknown while it looks right).
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2060-\u2064\ufeff]")
+# "/trade" would make it look unknown while it looks right), among them the bidirectional controls
+# (U+061C, U+200E/F, U+202A-202E, U+2066-2069): echoed into a public answer, "/search \u202eexe.txt"
+# would show reversed, spoofed text to the whole channel.
+_INVISIBLE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 def clean(text: str) -> str:
