@@ -36,6 +36,7 @@ def build_context(config: Config, *, with_state: bool = True, writer: bool = Fal
     file's lock now, and stop with a clear message if another kazkor process has it."""
     import bot.feeds.commands  # noqa: F401  (registers /calendar and /trade chart)
     from bot.commands import Context
+    from bot.i18n import translator
     from facts.model import DataError
     from facts.storage import NotAStateFile
     from facts.store import StateBusy, StateStore, load_catalogue
@@ -68,6 +69,7 @@ def build_context(config: Config, *, with_state: bool = True, writer: bool = Fal
         state=state,
         public_url=config.public_url,
         feed_secret=config.calendar_secret,
+        tr=translator(config.lang),
     )
 
 
@@ -88,7 +90,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.commands import handle_text
 
     ctx = build_context(_config())
-    reply = handle_text(" ".join(args.text), ctx)
+    reply = handle_text(" ".join(args.text), ctx, lang=args.lang)
     show_reply(reply)
     return EXIT_OK if reply.kind == "answer" else EXIT_USAGE
 
@@ -97,6 +99,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     from bot.commands import handle_text
 
     ctx = build_context(_config())
+    lang = args.lang  # --lang: this session's language, over the one saved with /language
     interactive = sys.stdin.isatty()
     if interactive:
         print("kazkor console: type /help for the commands, /quit or Ctrl-D to leave.")
@@ -111,7 +114,15 @@ def cmd_console(args: argparse.Namespace) -> int:
             continue
         if line.split()[0].lower() in ("/quit", "/exit", "quit", "exit"):
             return EXIT_OK
-        show_reply(handle_text(line, ctx))
+        reply = handle_text(line, ctx, lang=lang)
+        if (
+            lang
+            and reply.kind == "answer"
+            and line.split()[0].lower() == "/language"
+            and len(line.split()) > 1
+        ):
+            lang = None  # a language chosen with /language now applies (it is saved for the console)
+        show_reply(reply)
         print()
 
 
@@ -326,15 +337,28 @@ def setup_logging(config: Config) -> None:
     setup(config)
 
 
+def _lang_option(parser: argparse.ArgumentParser) -> None:
+    from bot.i18n import LANGUAGES
+
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        type=str.lower,
+        help="answer in this language (default: the one chosen with /language, else KAZKOR_LANG)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kazkor", description="Kazakhstan–Korea relations bot.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     ask = sub.add_parser("ask", help="answer one command and print the plain-text reply")
     ask.add_argument("text", nargs="+", help='e.g. "/agreements 2024"')
+    _lang_option(ask)
     ask.set_defaults(func=cmd_ask)
 
     console = sub.add_parser("console", help="an interactive prompt over the same commands")
+    _lang_option(console)
     console.set_defaults(func=cmd_console)
 
     reminders = sub.add_parser("reminders", help="print what would be posted on each day (dry run)")

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.clock import parse_zone
+from bot.i18n import LANGUAGES, SOURCE_LANGUAGE
 
 DEFAULT_TZ = "Asia/Almaty"
 DEFAULT_PORT = 3000
@@ -77,6 +78,7 @@ class Config:
     # https://bot.example.org: where people reach /calendar.ics (links in /calendar and reminder posts)
     public_url: str | None = None
     feed_secret: str | None = None  # signs per-channel calendar feed tokens (see calendar_secret)
+    lang: str = SOURCE_LANGUAGE  # KAZKOR_LANG: answers where no /language was chosen
 
     @property
     def state_path(self) -> Path:
@@ -142,6 +144,12 @@ class Config:
         log_level = (get("KAZKOR_LOG_LEVEL") or "INFO").upper()
         if log_level not in LOG_LEVELS:
             raise ConfigError(f"KAZKOR_LOG_LEVEL: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+
+        lang = (get("KAZKOR_LANG") or SOURCE_LANGUAGE).lower()
+        if lang not in LANGUAGES:
+            raise ConfigError(
+                f"KAZKOR_LANG: {lang[:20]!r} is not one of {', '.join(LANGUAGES)}, e.g. KAZKOR_LANG=ru"
+            )
 
         telegram_api_url = get("TELEGRAM_API_URL") or TELEGRAM_DEFAULT_API_URL
         slack_api_url = get("SLACK_API_URL") or SLACK_DEFAULT_API_URL
@@ -219,4 +227,5 @@ class Config:
             log_level=log_level,
             public_url=public_url,
             feed_secret=feed_secret,
+            lang=lang,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.i18n import ENGLISH, Translator
 from facts.model import PartialDate
 
 
@@ -101,6 +102,9 @@ class Reply:
     footer: str | None = None
     actions: tuple[ActionRow, ...] = ()  # controls under the answer; text-only front ends ignore them
     attachments: tuple[Attachment, ...] = ()
+    # The language it is written in (the renderers word their own labels in it); None until dispatch
+    # sets the answering context's language.
+    lang: str | None = None
 
     @property
     def public(self) -> bool:
@@ -156,6 +160,8 @@ class ReplyBuilder:
         )
 
 
-def usage(message: str, example: str) -> Reply:
+def usage(message: str, example: str, tr: Translator = ENGLISH) -> Reply:
     """A short hint for the person who asked: what was wrong and an example of the right form."""
-    return Reply(title=message, sections=(Section("Try", (Item(example),)),), kind="usage")
+    return Reply(
+        title=message, sections=(Section(tr.gettext("Try"), (Item(example),)),), kind="usage", lang=tr.lang
+    )

@@ -237,7 +237,8 @@ class StateBusy(Exception):
 class StateStore:
     """The TinyDB state file. One lock serialises every access, from threads and the event loop alike.
 
-    Tables: ``subscriptions``, ``ledger`` (what was delivered) and ``facts`` (records added at run time).
+    Tables: ``subscriptions``, ``ledger`` (what was delivered), ``facts`` (records added at run time) and
+    ``settings`` (per channel, e.g. the answer language).
     The ledger's keys are also kept in a set in memory so "was this sent?" never scans the table.
 
     One process at a time may write the file: the writer holds ``<state file>.lock`` (an OS file lock,
@@ -275,6 +276,11 @@ class StateStore:
         self.info = StateInfo(self.path, storage.moved_aside, storage.corruption_message)
         self._ledger_keys: set[str] = {doc["key"] for doc in self.db.table("ledger").all()}
         self._claims: set[str] | None = None
+        # (platform, channel) -> settings; every command reads its channel's language, so in memory
+        self._settings: dict[tuple[str, str], dict[str, Any]] = {
+            (doc["platform"], doc["channel"]): dict(doc.get("values") or {})
+            for doc in self.db.table("settings").all()
+        }
 
     def _become_writer(self) -> None:
         from filelock import Timeout
@@ -384,6 +390,24 @@ class StateStore:
             removed = table.remove((where("platform") == platform) & (where("channel") == channel))
         return bool(removed)
 
+    # -- per-channel settings (e.g. the answer language) -------------------------------------------
+
+    def channel_setting(self, platform: str, channel: str, name: str) -> Any:
+        with self._lock:
+            return self._settings.get((platform, channel), {}).get(name)
+
+    def save_channel_setting(self, platform: str, channel: str, name: str, value: Any) -> None:
+        from tinydb import where
+
+        with self._lock:
+            self._writing()
+            values = {**self._settings.get((platform, channel), {}), name: value}
+            cond = (where("platform") == platform) & (where("channel") == channel)
+            self.db.table("settings").upsert(
+                {"platform": platform, "channel": channel, "values": values}, cond
+            )
+            self._settings[(platform, channel)] = values
+
     # -- delivery ledger ----------------------------------------------------------------------------
 
     def delivered(self, key: str) -> bool:
@@ -457,7 +481,7 @@ class StateStore:
             return len(done)
 
     def move_subscription(self, platform: str, old: str, new: str) -> dict[str, Any] | None:
-        """Move a subscription to a new channel id, with its ledger keys and pending marks.
+        """Move a subscription to a new channel id, with its ledger keys, pending marks and settings.
 
         Keys have the form ``{platform}:{channel}:{rest}``. If a subscription already exists at the
         new id, it is kept and the old one is removed. Returns the subscription now at ``new``.
@@ -486,6 +510,10 @@ class StateStore:
                     for k in [k for k in keys if k.startswith(old_prefix)]:
                         keys.discard(k)
                         keys.add(new_prefix + k[len(old_prefix) :])
+            # the channel's settings (its language) move with it unless the new id has its own
+            if (platform, old) in self._settings and (platform, new) not in self._settings:
+                self.db.table("settings").update({"channel": new}, at_old)
+                self._settings[(platform, new)] = self._settings.pop((platform, old))
             doc = subs.get(at_new)
             return dict(doc) if doc is not None else None
 

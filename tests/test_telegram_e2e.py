@@ -143,7 +143,8 @@ def test_menu_lists_every_command_at_start_per_scope(tmp_path, make_ctx):
             assert menu("all_private_chats") == everything
             assert menu("all_chat_administrators") == everything
             assert "subscribe" in everything and "unsubscribe" in everything
-            assert menu("all_group_chats") == [c for c in everything if c not in ("subscribe", "unsubscribe")]
+            admin_only = ("subscribe", "unsubscribe", "language")
+            assert menu("all_group_chats") == [c for c in everything if c not in admin_only]
             assert "subscriptions" in menu("all_group_chats")
             for commands in fake.commands.values():
                 assert all(1 <= len(c["description"]) <= 256 for c in commands)

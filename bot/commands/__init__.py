@@ -6,6 +6,7 @@ so the same question gets the same answer everywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from bot.commands.lookup import search, source
 from bot.commands.parse import Command, ParseError, parse
 from bot.commands.timeline import timeline, upcoming
 from bot.commands.trade import trade
+from bot.i18n import N_
 from bot.reply import Item, Reply, ReplyBuilder, usage
 from facts.store import StateBusy
 
@@ -29,7 +31,7 @@ Handler = Callable[[Command, Context], Reply]
 class Spec:
     name: str
     handler: Handler
-    summary: str
+    summary: str  # English, marked with N_() and translated where shown (/help, Telegram menus)
     example: str
 
 
@@ -45,73 +47,117 @@ def register(spec: Spec) -> None:
 
 
 def _help(command: Command, ctx: Context) -> Reply:
-    builder = ReplyBuilder("Kazkor answers questions on Kazakhstan–Korea relations, with sources.")
+    _ = ctx.tr.gettext
+    builder = ReplyBuilder(_("Kazkor answers questions on Kazakhstan–Korea relations, with sources."))
     builder.section(
-        "Commands",
-        [Item(f"/{spec.name} — {spec.summary} e.g. {spec.example}") for spec in COMMANDS.values()],
+        _("Commands"),
+        [
+            Item(
+                _("/{name} — {summary} e.g. {example}").format(
+                    name=spec.name, summary=_(spec.summary), example=spec.example
+                )
+            )
+            for spec in COMMANDS.values()
+        ],
     )
-    builder.footer = "In Slack, every command also works as /kazkor <command>, e.g. /kazkor agreements 2024."
+    builder.footer = _(
+        "In Slack, every command also works as /kazkor <command>, e.g. /kazkor agreements 2024."
+    )
     return builder.build()
 
 
 for _spec in (
-    Spec("trade", _args_only(trade), "trade and investment figures with their years and sources.", "/trade"),
     Spec(
-        "agreements", _args_only(agreements), "agreements and memoranda signed in a year.", "/agreements 2024"
+        "trade", _args_only(trade), N_("trade and investment figures with their years and sources."), "/trade"
     ),
     Spec(
-        "timeline", _args_only(timeline), "key events in date order, optionally one year.", "/timeline 2024"
+        "agreements",
+        _args_only(agreements),
+        N_("agreements and memoranda signed in a year."),
+        "/agreements 2024",
+    ),
+    Spec(
+        "timeline",
+        _args_only(timeline),
+        N_("key events in date order, optionally one year."),
+        "/timeline 2024",
     ),
     Spec(
         "upcoming",
         _args_only(upcoming),
-        "anniversaries and events in the next DAYS (default 30).",
+        N_("anniversaries and events in the next DAYS (default 30)."),
         "/upcoming 60",
     ),
-    Spec("search", _args_only(search), "figures, agreements and events matching words.", "/search lithium"),
+    Spec(
+        "search", _args_only(search), N_("figures, agreements and events matching words."), "/search lithium"
+    ),
     Spec(
         "source",
         _args_only(source),
-        "the sentence and source behind a record.",
+        N_("the sentence and source behind a record."),
         "/source evt-2024-10-06-referendum",
     ),
-    Spec("help", _help, "this list.", "/help"),
+    Spec("help", _help, N_("this list."), "/help"),
 ):
     register(_spec)
 
 # Modules that register their own commands (they import ``register`` and ``Spec`` from here).
+from bot.commands import language as _language  # noqa: E402, F401
 from bot.commands import subscriptions as _subscriptions  # noqa: E402, F401
+from bot.commands.language import localized  # noqa: E402
 
 ALIASES = {"start": "help", "commands": "help", "agreement": "agreements", "events": "timeline"}
 
 
 def dispatch(command: Command, ctx: Context) -> Reply:
-    """Run one command. Bad arguments give a usage reply; an unexpected failure is logged, not shown."""
+    """Run one command in its channel's language. Bad arguments give a usage reply; an unexpected
+    failure is logged, not shown."""
+    ctx = localized(command, ctx)
+    reply = _run(command, ctx)
+    # A reply that chose its own language (the /language confirmation) keeps it.
+    return reply if reply.lang else dataclasses.replace(reply, lang=ctx.tr.lang)
+
+
+def _run(command: Command, ctx: Context) -> Reply:
+    _ = ctx.tr.gettext
     name = ALIASES.get(command.name, command.name)
     spec = COMMANDS.get(name)
     if spec is None:
         shown = command.name[:40]
-        return usage(f"Unknown command /{shown}. See /help for the list.", "/help")
+        return usage(
+            _("Unknown command /{name}. See /help for the list.").format(name=shown), "/help", ctx.tr
+        )
     try:
         return spec.handler(command, ctx)
     except UsageError as exc:
-        return usage(f"{exc} Usage: /{spec.name} — {spec.summary}", spec.example)
+        return usage(
+            _("{problem} Usage: /{name} — {summary}").format(
+                problem=exc, name=spec.name, summary=_(spec.summary)
+            ),
+            spec.example,
+            ctx.tr,
+        )
     except StateBusy as exc:  # e.g. /subscribe in `kazkor console` while `kazkor run` is up
-        return Reply(title=f"Not saved: {exc}", kind="error")
+        return Reply(title=_("Not saved: {problem}").format(problem=exc), kind="error")
     except Exception:
         log.exception("command /%s failed", spec.name)
         return Reply(
-            title=f"Sorry, /{spec.name} failed on our side. It has been logged; please try again later.",
+            title=_("Sorry, /{name} failed on our side. It has been logged; please try again later.").format(
+                name=spec.name
+            ),
             kind="error",
         )
 
 
-def handle_text(text: str, ctx: Context, **where: str) -> Reply:
-    """Parse and dispatch a line of user text (``where``: platform, channel, user)."""
+def handle_text(text: str, ctx: Context, *, lang: str | None = None, **where: str) -> Reply:
+    """Parse and dispatch a line of user text (``where``: platform, channel, user; ``lang``: answer in
+    this language whatever the channel's setting, as ``kazkor console --lang`` does)."""
     try:
         command = parse(text, **where)
     except ParseError as exc:
-        return usage(str(exc), "/agreements 2024")
+        return usage(str(exc), "/agreements 2024", ctx.speaking(lang).tr if lang else ctx.tr)
+    if lang:
+        command = dataclasses.replace(command, extra={**command.extra, "lang": lang})
     return dispatch(command, ctx)
 
 

@@ -1,14 +1,17 @@
-"""What a command handler may use: the catalogue, the clock, the time zone and (optionally) state."""
+"""What a command handler may use: the catalogue, the clock, the time zone, the answer's language and
+(optionally) state."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, local_today, system_clock
+from bot.i18n import Translator, translator
 from facts.store import Catalogue
 
 
@@ -26,6 +29,13 @@ class Context:
     on_subscriptions_changed: Callable[[tuple[str, str] | None], None] | None = None
     public_url: str | None = None  # KAZKOR_PUBLIC_URL: where /calendar.ics is reached (no trailing /)
     feed_secret: bytes | None = None  # Config.calendar_secret: signs per-channel calendar feed tokens
+    # The language of this answer. A front end's context holds the default (KAZKOR_LANG); each command
+    # is answered with a copy in the channel's language (see bot.commands.language.localized).
+    tr: Translator = field(default_factory=lambda: translator("en"))
+
+    def speaking(self, lang: str) -> Context:
+        """This context answering in ``lang`` (a copy: the shared one is never changed)."""
+        return self if lang == self.tr.lang else dataclasses.replace(self, tr=translator(lang))
 
     def today(self) -> date:
         return local_today(self.clock, self.tz)

@@ -17,6 +17,7 @@ from bot.commands.args import UsageError
 from bot.commands.context import Context
 from bot.commands.format import record_item
 from bot.commands.parse import Command
+from bot.i18n import N_
 from bot.reminders.due import due
 from bot.reminders.subscription import (
     DEFAULT_LEADS,
@@ -115,6 +116,21 @@ def _add_next(builder: ReplyBuilder, ctx: Context, sub: dict[str, Any]) -> None:
         builder.section("Next reminders", [Item(f"Nothing due in the next {LOOKAHEAD_DAYS} days.")])
 
 
+def _add_language(builder: ReplyBuilder, ctx: Context) -> None:
+    """The channel's language (answers and reminders alike) and how to change it."""
+    _ = ctx.tr.gettext
+    builder.section(
+        _("Language"),
+        [
+            Item(
+                _("{language}: answers and reminders. Change it with /language en|ru|ko|kk.").format(
+                    language=ctx.tr.native_name
+                )
+            )
+        ],
+    )
+
+
 def subscribe(command: Command, ctx: Context) -> Reply:
     if not is_admin(command):
         return _refusal()
@@ -140,10 +156,13 @@ def subscribe(command: Command, ctx: Context) -> Reply:
         sub["updated_at"] = ctx.clock().astimezone(UTC).isoformat()
     state.save_subscription(sub)
     _notify(ctx, command)
-    verb = "now gets" if existing else "will get"
-    builder = ReplyBuilder(
-        f"This channel {verb} reminders at {when} ({zone}): {describe_leads(leads_of(sub))}."
-    )
+    _ = ctx.tr.gettext
+    leads = describe_leads(leads_of(sub), ctx.tr)
+    if existing:
+        title = _("This channel now gets reminders at {time} ({zone}): {leads}.")
+    else:
+        title = _("This channel will get reminders at {time} ({zone}): {leads}.")
+    builder = ReplyBuilder(title.format(time=when, zone=zone, leads=leads))
     _add_next(builder, ctx, sub)
     builder.footer = _footer(
         command, "Change the time with /subscribe HH:MM Area/City; stop with /unsubscribe."
@@ -178,17 +197,21 @@ def subscriptions(command: Command, ctx: Context) -> Reply:
             "Start them",
             [Item(f"An admin can type /subscribe {DEFAULT_TIME} {ctx.tz.key} (time and zone are optional).")],
         )
+        _add_language(builder, ctx)
         return builder.build()
-    leads = describe_leads(leads_of(sub))
+    leads = describe_leads(leads_of(sub), ctx.tr)
     if sub.get("active", True):
         builder = ReplyBuilder(
-            f"This channel gets reminders every day at {sub['time']} ({sub['tz']}): {leads}."
+            ctx.tr.gettext("This channel gets reminders every day at {time} ({zone}): {leads}.").format(
+                time=sub["time"], zone=sub["tz"], leads=leads
+            )
         )
         _add_next(builder, ctx, sub)
     else:
         reason = sub.get("inactive_reason") or "the bot could not post here"
         builder = ReplyBuilder(f"Reminders for this channel are paused: {reason}.")
         builder.section("Resume", [Item("Fix access for the bot, then an admin types /subscribe again.")])
+    _add_language(builder, ctx)
     builder.footer = _footer(command, "Admins: /subscribe HH:MM Area/City to change, /unsubscribe to stop.")
     return builder.build()
 
@@ -200,16 +223,16 @@ def _register() -> None:
         Spec(
             "subscribe",
             subscribe,
-            "daily reminders here at HH:MM in a time zone (admins).",
+            N_("daily reminders here at HH:MM in a time zone (admins)."),
             "/subscribe 09:00 Asia/Almaty",
         )
     )
-    register(Spec("unsubscribe", unsubscribe, "stop this channel's reminders (admins).", "/unsubscribe"))
+    register(Spec("unsubscribe", unsubscribe, N_("stop this channel's reminders (admins)."), "/unsubscribe"))
     register(
         Spec(
             "subscriptions",
             subscriptions,
-            "what this channel gets, when, and what is next.",
+            N_("what this channel gets, when, and what is next."),
             "/subscriptions",
         )
     )

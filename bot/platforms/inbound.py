@@ -16,6 +16,7 @@ from typing import Any
 import bot.feeds.commands  # noqa: F401  (registers /calendar and /trade chart in the core)
 from bot.commands import ALIASES, Command, Context, parse
 from bot.commands.controls import PRESSABLE, interactive
+from bot.commands.language import language_of
 from bot.commands.parse import ParseError
 from bot.commands.payload import Press, decode, derive_key, encode
 from bot.reply import Action, Reply, usage
@@ -23,7 +24,7 @@ from bot.reply import Action, Reply, usage
 log = logging.getLogger(__name__)
 
 # Commands that change what a channel receives: the adapter checks whether the asker may do that.
-ADMIN_COMMANDS = frozenset({"subscribe", "unsubscribe"})
+ADMIN_COMMANDS = frozenset({"subscribe", "unsubscribe", "language"})
 # Commands the subscription feature adds to bot.commands.COMMANDS (registered by its own module).
 SUBSCRIPTION_COMMANDS = ("subscribe", "unsubscribe", "subscriptions")
 PARSE_EXAMPLE = "/agreements 2024"
@@ -102,9 +103,9 @@ async def ask_admin_check(check: Callable[..., Any], **arguments: Any) -> bool:
 # --- rendered replies, cached ---------------------------------------------------------------------
 
 # Commands whose answer is a pure function of (command name, arguments, catalogue, local date): they
-# read ``ctx.catalogue`` and (only /upcoming) ``ctx.today()`` and nothing else — not the channel, the
-# user, ``extra`` (chat type, thread, admin flag) nor the state store. Never add a command here that
-# reads or changes state (/subscribe, /unsubscribe, /subscriptions).
+# read ``ctx.catalogue``, the answer's language and (only /upcoming) ``ctx.today()`` and nothing else —
+# not the channel, the user, ``extra`` (chat type, thread, admin flag) nor the state store. Never add a
+# command here that reads or changes state (/subscribe, /unsubscribe, /subscriptions, /language).
 CACHEABLE_COMMANDS = frozenset({"trade", "agreements", "timeline", "upcoming", "search", "source", "help"})
 CACHE_SIZE = 512  # rendered answers kept (least recently used dropped first)
 
@@ -129,6 +130,7 @@ class RenderedReplies:
       and the ``/kazkor`` umbrella resolved, ``@BotName`` dropped) and the arguments, split on
       whitespace but kept verbatim (/search and /source echo them back);
     * the local date in ``ctx.tz`` and the zone itself, so /upcoming moves on at local midnight;
+    * the language the answer is written in (chosen per channel before the look-up);
     * the catalogue object, ``len(catalogue)`` and the number of sources: the catalogue only grows
       (``Catalogue.add`` indexes a new record or raises before touching anything), so any added fact
       or source changes the key and the next request recomputes; a replaced catalogue is another key.
@@ -164,9 +166,12 @@ class RenderedReplies:
         if name not in CACHEABLE_COMMANDS:
             return self.render(answer(command, ctx, page, view))
         catalogue = ctx.catalogue
+        lang = language_of(command, ctx)
+        command = with_extra(command, lang=lang)  # dispatch answers in it without choosing again
         key = (
             self.platform,
             name,
+            lang,
             command.args,
             page,
             view,

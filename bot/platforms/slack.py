@@ -79,6 +79,7 @@ SLASH_COMMANDS = (
     "help",
     *SUBSCRIPTION_COMMANDS,
     "calendar",
+    "language",
     UMBRELLA,
 )
 

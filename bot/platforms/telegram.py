@@ -55,6 +55,7 @@ from bot.commands.controls import VIEW_NEW_MESSAGE
 from bot.commands.inline import inline_offers
 from bot.commands.payload import EXPIRED, Expired
 from bot.config import Config
+from bot.i18n import LANGUAGES, Translator, translator
 from bot.platforms.chat_order import PerChatOrder
 from bot.platforms.inbound import (
     ADMIN_COMMANDS,
@@ -98,26 +99,35 @@ def handled_commands() -> list[str]:
     return list(dict.fromkeys([*COMMANDS, *ALIASES, *SUBSCRIPTION_COMMANDS]))
 
 
-def menu_commands(*, admin: bool = True) -> list[BotCommand]:
-    """The command menu, from the core's own list so it cannot drift; ``admin=False`` leaves out the
-    commands only admins may use (what group members who are not admins see)."""
-    return [
-        BotCommand(spec.name, (spec.summary[:1].upper() + spec.summary[1:])[:MAX_DESCRIPTION] or spec.name)
-        for spec in COMMANDS.values()
-        if admin or spec.name not in ADMIN_COMMANDS
-    ]
+def menu_commands(tr: Translator | None = None, *, admin: bool = True) -> list[BotCommand]:
+    """The command menu in one language, from the core's own list so it cannot drift; ``admin=False``
+    leaves out the commands only admins may use (what group members who are not admins see)."""
+    tr = tr or translator("en")
+    menu = []
+    for spec in COMMANDS.values():
+        if not admin and spec.name in ADMIN_COMMANDS:
+            continue
+        summary = tr.gettext(spec.summary)
+        menu.append(BotCommand(spec.name, (summary[:1].upper() + summary[1:])[:MAX_DESCRIPTION] or spec.name))
+    return menu
 
 
-def menu_scopes() -> list[tuple[Any, list[BotCommand]]]:
-    """Command menus per scope: everything in private chats (one's own chat) and for group admins;
-    group members see the menu without /subscribe and /unsubscribe. The default scope is the full menu
-    (Telegram falls back to it where no narrower scope applies)."""
-    return [
-        (None, menu_commands()),
-        (BotCommandScopeAllPrivateChats(), menu_commands()),
-        (BotCommandScopeAllGroupChats(), menu_commands(admin=False)),
-        (BotCommandScopeAllChatAdministrators(), menu_commands()),
+def menu_scopes(default: Translator) -> list[tuple[Any, str | None, list[BotCommand]]]:
+    """Command menus per scope and language: everything in private chats (one's own chat) and for group
+    admins; group members see the menu without the admin commands. The default scope is the full menu
+    (Telegram falls back to it where no narrower scope applies). In each scope one menu per language
+    (``language_code``: users whose Telegram is in it see it) and the default language's for the rest."""
+    scopes = [
+        (None, True),
+        (BotCommandScopeAllPrivateChats(), True),
+        (BotCommandScopeAllGroupChats(), False),
+        (BotCommandScopeAllChatAdministrators(), True),
     ]
+    menus: list[tuple[Any, str | None, list[BotCommand]]] = []
+    for scope, admin in scopes:
+        menus.append((scope, None, menu_commands(default, admin=admin)))
+        menus.extend((scope, lang, menu_commands(translator(lang), admin=admin)) for lang in LANGUAGES)
+    return menus
 
 
 def telegram_parts(reply: Reply, controls: Controls) -> list[tuple[str, InlineKeyboardMarkup | None]]:
@@ -194,8 +204,8 @@ class TelegramFrontEnd:
         await app.start()
         self._started.append("started")
         log.info("Telegram: signed in as @%s", app.bot.username)
-        for scope, commands in menu_scopes():
-            await app.bot.set_my_commands(commands, scope=scope)
+        for scope, language_code, commands in menu_scopes(self.ctx.tr):
+            await app.bot.set_my_commands(commands, scope=scope, language_code=language_code)
         if self.webhook_url is None:
             assert app.updater is not None
             await app.updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
@@ -274,7 +284,12 @@ class TelegramFrontEnd:
         if isinstance(parsed, Reply):
             rendered = self.replies.render(parsed)
         else:
-            extra: dict[str, Any] = {"chat_type": chat.type, "thread": thread}
+            extra: dict[str, Any] = {
+                "chat_type": chat.type,
+                "thread": thread,
+                # answers a private chat without a /language setting in the user's own language
+                "user_language": user.language_code if user else None,
+            }
             if needs_admin_check(parsed):
                 extra["is_admin"] = await self._is_admin(
                     context, chat.id, chat.type, user.id if user else None

@@ -42,6 +42,8 @@ from typing import Any
 from bot.clock import Clock, system_clock
 from bot.commands.controls import VIEW_NEW_MESSAGE
 from bot.commands.format import record_item
+from bot.commands.language import channel_language
+from bot.i18n import ENGLISH, SOURCE_LANGUAGE, Translator, translator
 from bot.platforms.base import (
     AuthFailed,
     ChannelGone,
@@ -64,19 +66,26 @@ def ledger_key(platform: str, channel: str, reminder: Reminder) -> str:
     return f"{platform}:{channel}:{reminder.key}"
 
 
-def reminder_reply(catalogue: Any, reminder: Reminder) -> Reply:
-    """The message a channel gets for one reminder: what and when, the record's summary and its sources."""
+def reminder_reply(catalogue: Any, reminder: Reminder, tr: Translator = ENGLISH) -> Reply:
+    """The message a channel gets for one reminder, in ``tr``'s language: what and when, the record's
+    summary and its sources."""
+    _ = tr.gettext
     builder = ReplyBuilder(reminder.text())
     record = reminder.occurrence.record
-    builder.section("Background", [record_item(builder, catalogue, record)])
-    builder.footer = "This channel's reminders: /subscriptions"
+    builder.section(_("Background"), [record_item(builder, catalogue, record)])
+    builder.footer = _("This channel's reminders: /subscriptions")
     controls = ActionRow(
         (
-            Action("Source", "source", (record.id,), view=VIEW_NEW_MESSAGE),
-            Action("Pause reminders", "unsubscribe", admin=True),
+            Action(_("Source"), "source", (record.id,), view=VIEW_NEW_MESSAGE),
+            Action(_("Pause reminders"), "unsubscribe", admin=True),
         )
     )
-    return dataclasses.replace(builder.build(), actions=(controls,))
+    return dataclasses.replace(builder.build(), actions=(controls,), lang=tr.lang)
+
+
+def channel_translator(state: Any, sub: dict[str, Any], default_lang: str) -> Translator:
+    """The language a subscribed channel reads: its /language setting, else the default."""
+    return translator(channel_language(state, sub["platform"], str(sub["channel"])) or default_lang)
 
 
 @dataclass
@@ -189,8 +198,10 @@ class Delivery:
         stopping: asyncio.Event | None = None,
         on_subscriptions_changed: Callable[[tuple[str, str] | None], None] | None = None,
         on_outcome: Callable[[str, str], None] | None = None,
+        default_lang: str = SOURCE_LANGUAGE,
     ) -> None:
         self.state = state
+        self.default_lang = default_lang  # KAZKOR_LANG: channels without a /language setting
         self.catalogue = catalogue
         self.senders = dict(senders)
         self.policy = policy
@@ -299,7 +310,9 @@ class Delivery:
         """Send one reminder to one subscription. Returns the subscription as it now is (moved to a new
         channel, or None once deactivated)."""
         platform = sub["platform"]
-        reply = reminder_reply(self.catalogue, reminder)
+        reply = reminder_reply(
+            self.catalogue, reminder, channel_translator(self.state, sub, self.default_lang)
+        )
         moves = rate_limited = transient = 0
         pace = getattr(sender, "pace", None)  # optional: wait for a rate-limit slot before the mark
         while True:
@@ -461,11 +474,12 @@ async def post_due(
     *,
     clock: Clock = system_clock,
     policy: RetryPolicy = DEFAULT_POLICY,
+    default_lang: str = SOURCE_LANGUAGE,
 ) -> Summary:
     """Post what is due on ``day`` (default: each subscription's own local today) to every active
-    subscription; safe to run again (the ledger skips what was sent)."""
+    subscription, each in its channel's language; safe to run again (the ledger skips what was sent)."""
     await asyncio.to_thread(state.prune_claims)
-    delivery = Delivery(state, catalogue, senders, policy=policy, clock=clock)
+    delivery = Delivery(state, catalogue, senders, policy=policy, clock=clock, default_lang=default_lang)
     return await delivery.run(state.subscriptions(), day)
 
 
@@ -478,7 +492,7 @@ def post_due_cli(config: Any, day: date | None = None) -> int:
 
     async def main() -> Summary:
         async with open_senders(config) as senders:
-            return await post_due(ctx.state, ctx.catalogue, senders, day)
+            return await post_due(ctx.state, ctx.catalogue, senders, day, default_lang=ctx.tr.lang)
 
     try:
         summary = asyncio.run(main())

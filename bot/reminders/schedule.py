@@ -58,8 +58,10 @@ class ReminderService:
         on_summary: Callable[[Summary], None] | None = None,
         on_tick: Callable[[datetime | None, bool], None] | None = None,
         on_outcome: Callable[[str, str], None] | None = None,
+        default_lang: str = "en",
     ) -> None:
         self.state = state
+        self.default_lang = default_lang  # KAZKOR_LANG: for channels without a /language setting
         self.catalogue = catalogue
         self.senders = dict(senders)
         self.tz = tz
@@ -98,6 +100,7 @@ class ReminderService:
             stopping=self._stopping,
             on_subscriptions_changed=self.notify_changed,
             on_outcome=self.on_outcome,
+            default_lang=self.default_lang,
         )
         self.scheduler = AsyncIOScheduler(
             timezone=self.tz,
@@ -325,7 +328,7 @@ def install_reminders(runtime: Any) -> ReminderService | None:
 
     service = ReminderService(
         ctx.state, ctx.catalogue, senders, tz=ctx.tz, clock=ctx.clock,
-        on_tick=on_tick, on_summary=on_summary, on_outcome=on_outcome,
+        on_tick=on_tick, on_summary=on_summary, on_outcome=on_outcome, default_lang=ctx.tr.lang,
     )  # fmt: skip
     ctx.on_subscriptions_changed = service.notify_changed
     runtime.services.append(Service("reminders", service.start, service.stop))

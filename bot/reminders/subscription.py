@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.i18n import ENGLISH, Translator
 from bot.platforms.base import Target
 
 DEFAULT_TIME = "09:00"
@@ -86,8 +87,12 @@ def next_posting_days(sub: dict[str, Any], now: datetime, days: int) -> list[dat
     return [first + timedelta(days=i) for i in range(days)]
 
 
-def describe_leads(leads: tuple[int, ...]) -> str:
+def describe_leads(leads: tuple[int, ...], tr: Translator = ENGLISH) -> str:
+    """``7 days ahead and on the day`` (``за 7 дней и в тот же день``...)."""
     parts = []
     for lead in sorted(set(leads), reverse=True):
-        parts.append("on the day" if lead == 0 else f"{lead} day{'s' if lead != 1 else ''} ahead")
-    return " and ".join(parts)
+        if lead == 0:
+            parts.append(tr.gettext("on the day"))
+        else:
+            parts.append(tr.ngettext("{n} day ahead", "{n} days ahead", lead).format(n=lead))
+    return tr.gettext(" and ").join(parts)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from bot.i18n import translator
 from bot.reply import Item, Reply
 
 
 def item_line(item: Item) -> str:
     return f"• {item.visible()}"
+
+
+def sources_heading(reply: Reply) -> str:
+    """ "Sources" in the reply's language."""
+    return translator(reply.lang or "en").gettext("Sources")
 
 
 def source_lines(reply: Reply) -> list[str]:
@@ -23,7 +29,7 @@ def render_plain(reply: Reply) -> str:
         lines.extend(item_line(item) for item in section.items)
     if reply.citations:
         lines.append("")
-        lines.append("Sources:")
+        lines.append(f"{sources_heading(reply)}:")
         lines.extend(source_lines(reply))
     if reply.footer:
         lines.append("")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.render.plain import item_line, source_lines
+from bot.render.plain import item_line, source_lines, sources_heading
 from bot.reply import Action, Reply, Section
 
 MAX_BLOCKS = 50
@@ -163,7 +163,8 @@ def _context_lines(raw: str, plain: list[str]) -> list[tuple[str, list[str]]]:
 
 
 def _sources_units(reply: Reply) -> list[_Unit]:
-    lines = [("*Sources*", ["", "Sources:"])]
+    heading = sources_heading(reply)
+    lines = [(f"*{mrkdwn_escape(heading)}*", ["", f"{heading}:"])]
     for raw in source_lines(reply):
         lines.extend(_context_lines(raw, [raw]))
     return _context_units(lines)

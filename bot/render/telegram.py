@@ -15,7 +15,7 @@ import html
 import re
 from collections.abc import Callable
 
-from bot.render.plain import item_line, source_lines
+from bot.render.plain import item_line, source_lines, sources_heading
 from bot.render.slack import split_to_fit
 from bot.reply import Action, Reply, Section
 
@@ -80,7 +80,7 @@ def reply_lines(reply: Reply) -> list[str]:
     for section in reply.sections:
         lines.extend(_section_lines(section))
     if reply.citations:
-        lines.extend(["", "<b>Sources</b>"])
+        lines.extend(["", _bold(tg_escape(sources_heading(reply)))])
         for raw in source_lines(reply):
             lines.extend(html_lines(raw))
     if reply.footer:

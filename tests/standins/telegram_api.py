@@ -251,12 +251,16 @@ class FakeTelegram(StandIn):
         thread_id: int | None = None,
         is_topic: bool = False,
         first_name: str = "Aigerim",
+        language_code: str | None = None,
     ) -> int:
-        """Queue a message whose text starts with a command, with its ``bot_command`` entity."""
+        """Queue a message whose text starts with a command, with its ``bot_command`` entity.
+        ``language_code``: the sender's Telegram language (IETF tag), sent only when given."""
         command = text.split(maxsplit=1)[0] if text.strip() else text
         message = self.make_message(
             chat_id, text, chat_type=chat_type, user_id=user_id, first_name=first_name
         )
+        if language_code is not None:
+            message["from"]["language_code"] = language_code
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
         if thread_id is not None:
             message["message_thread_id"] = thread_id
@@ -655,7 +659,14 @@ class FakeTelegram(StandIn):
         scope = params.get("scope") or {"type": "default"}
         return json.dumps([scope, params.get("language_code") or ""], sort_keys=True)
 
+    def menu(self, language_code: str = "") -> list[dict]:
+        """The command list set for the default scope and ``language_code`` ("" = every language)."""
+        return self.commands.get(self._commands_key({"language_code": language_code}), [])
+
     async def _set_my_commands(self, params: dict) -> bool:
+        language = params.get("language_code") or ""
+        if language and not re.fullmatch(r"[a-z]{2}", language):  # a two-letter ISO 639-1 code or empty
+            raise ApiError(400, "Bad Request: invalid language code specified")
         commands = params.get("commands")
         if not isinstance(commands, list):
             raise ApiError(400, "Bad Request: commands must be a list")
