@@ -123,6 +123,8 @@ class ReplyBuilder:
     _labels: dict[str, str] = field(default_factory=dict)
     _latest: PartialDate | None = None
     attachments: list[Attachment] = field(default_factory=list)
+    # The answer's language: its own words ("Sources up to") and the reply's lang (None: dispatch sets it).
+    tr: Translator | None = None
 
     def cite(self, source_id: str, label: str, published: PartialDate | None = None) -> int:
         """The number of ``source_id`` in this answer; ``published`` feeds the "Sources up to" footer."""
@@ -146,7 +148,10 @@ class ReplyBuilder:
         refs = tuple(SourceRef(n, sid, self._labels[sid]) for sid, n in self._numbers.items())
         footer = self.footer
         if self._latest is not None:
-            recency = f"Sources up to {self._latest.human()}."
+            tr = self.tr or ENGLISH
+            recency = tr.gettext("Sources up to {date}.").format(date=tr.date(self._latest))
+            if recency.endswith(".."):  # "2024 г.." : an abbreviation's point also ends the sentence
+                recency = recency[:-1]
             if footer:
                 footer = footer if footer.endswith((".", "?", "!")) else footer + "."
             footer = f"{footer} {recency}" if footer else recency
@@ -157,6 +162,7 @@ class ReplyBuilder:
             self.kind,
             footer,
             attachments=tuple(self.attachments),
+            lang=self.tr.lang if self.tr else None,
         )
 
 

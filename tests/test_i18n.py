@@ -306,7 +306,7 @@ def test_cached_answers_are_kept_per_language(make_ctx, state):
 def test_sources_heading_follows_the_reply_language(make_ctx):
     english = render_plain(handle_text("/source evt-2024-10-06-referendum", make_ctx()))
     korean = render_plain(handle_text("/source evt-2024-10-06-referendum", make_ctx().speaking("ko")))
-    assert "\nSources:\n" in english and "Sources" not in korean
+    assert "\nSources:\n" in english and "\nSources:\n" not in korean
     assert "\n출처:\n" in korean
 
 
@@ -318,7 +318,9 @@ def test_a_reminder_is_worded_in_the_channels_language(catalogue):
     text = render_plain(reply)
     assert reply.lang == "ru"
     assert "\nСправка\n" in text and "\nИсточники:\n" in text
-    assert text.endswith("Напоминания этого канала: /subscriptions")
+    assert text.endswith(
+        "Напоминания этого канала: /subscriptions. Источники по состоянию на сентябрь 2024\u202fг."
+    )
 
 
 # --- on Telegram, through python-telegram-bot and the stand-in Bot API --------------------------------
@@ -413,3 +415,15 @@ def test_console_takes_lang_and_follows_a_language_chosen_in_it(tmp_path):
     assert "Бұл арнадағы жауап тілі: Қазақша." in session.stdout
     bad = kazkor("ask", "--lang", "de", "/help", tmp_path=tmp_path)
     assert bad.returncode == 2 and "invalid choice: 'de'" in bad.stderr
+
+
+def test_the_answers_shown_in_docs_languages_are_what_kazkor_answers(make_ctx, state):
+    """Each ```text block of docs/languages.md that starts with `$ kazkor ask --lang X "..."` shows
+    exactly the answer (as of the test clock's date)."""
+    doc = (ROOT / "docs" / "languages.md").read_text()
+    blocks = re.findall(r'```text\n\$ kazkor ask --lang (\w+) "([^"]+)"\n(.*?)\n```', doc, flags=re.S)
+    assert {lang for lang, _, _ in blocks} == set(LANGUAGES)
+    ctx = make_ctx()
+    ctx.state = state
+    for lang, text, shown in blocks:
+        assert render_plain(handle_text(text, ctx, lang=lang)) == shown, (lang, text)

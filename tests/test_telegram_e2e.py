@@ -213,8 +213,19 @@ def test_subscribe_gets_admin_flag_chat_type_and_topic(tmp_path, make_ctx, monke
         by_channel = {command.channel: command for command in seen}
         topic, private = by_channel[str(FORUM)], by_channel[str(PRIVATE)]
         assert (topic.name, topic.platform, topic.channel) == ("subscribe", "telegram", str(FORUM))
-        assert topic.extra == {"chat_type": "supergroup", "thread": 9, "is_admin": False}
-        assert private.extra == {"chat_type": "private", "thread": None, "is_admin": True}
+        # user_language: the sender's Telegram language (the stand-in sends none unless asked)
+        assert topic.extra == {
+            "chat_type": "supergroup",
+            "thread": 9,
+            "user_language": None,
+            "is_admin": False,
+        }
+        assert private.extra == {
+            "chat_type": "private",
+            "thread": None,
+            "user_language": None,
+            "is_admin": True,
+        }
 
     run(scenario())
 

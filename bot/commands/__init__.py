@@ -48,7 +48,9 @@ def register(spec: Spec) -> None:
 
 def _help(command: Command, ctx: Context) -> Reply:
     _ = ctx.tr.gettext
-    builder = ReplyBuilder(_("Kazkor answers questions on Kazakhstan–Korea relations, with sources."))
+    builder = ReplyBuilder(
+        _("Kazkor answers questions on Kazakhstan–Korea relations, with sources."), tr=ctx.tr
+    )
     builder.section(
         _("Commands"),
         [

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.i18n import ENGLISH, Translator
 from bot.reply import Item, ReplyBuilder
 from facts.model import Figure, PartialDate, Source
 from facts.store import Catalogue
@@ -23,15 +24,16 @@ _UNNAMED_OUTLETS = frozenset(
 _QUALIFIER_WORDS = {"exact": "", "about": "about ", "more_than": "more than ", "at_least": "at least "}
 
 
-def human_date(when: date | PartialDate) -> str:
-    """The one date style of every answer: ``28 Jan 2027``, ``Jan 2027`` or ``2027`` (what is known).
+def human_date(when: date | PartialDate, tr: Translator = ENGLISH) -> str:
+    """The one date style of every answer: ``28 Jan 2027``, ``Jan 2027`` or ``2027`` (what is known),
+    in ``tr``'s language (``28 января 2027 г.``, ``2027년 1월``; see bot.i18n.formatting).
 
     A ``date`` (or ``datetime``) is a day; a :class:`PartialDate` keeps its own precision, so a date
     known to the year is never shown as 1 January.
     """
     if not isinstance(when, PartialDate):
         when = PartialDate(when.year, when.month, when.day)
-    return when.human()
+    return tr.date(when)
 
 
 def source_label(source: Source) -> str:
@@ -89,14 +91,9 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def money(value: float) -> str:
-    if value >= 1e9:
-        amount, unit = value / 1e9, "billion"
-    elif value >= 1e6:
-        amount, unit = value / 1e6, "million"
-    else:
-        return f"US${value:,.0f}"
-    return f"US${amount:g} {unit}"
+def money(value: float, tr: Translator = ENGLISH) -> str:
+    """``US$6.5 billion``; in each language its press form, never rounded (bot.i18n.formatting)."""
+    return tr.money(value)
 
 
 def figure_value(figure: Figure) -> str:

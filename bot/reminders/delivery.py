@@ -30,7 +30,6 @@ fan-out (the other platform goes on: platforms run concurrently).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import random
 from collections import defaultdict
@@ -70,7 +69,7 @@ def reminder_reply(catalogue: Any, reminder: Reminder, tr: Translator = ENGLISH)
     """The message a channel gets for one reminder, in ``tr``'s language: what and when, the record's
     summary and its sources."""
     _ = tr.gettext
-    builder = ReplyBuilder(reminder.text())
+    builder = ReplyBuilder(reminder.text(), tr=tr)
     record = reminder.occurrence.record
     builder.section(_("Background"), [record_item(builder, catalogue, record)])
     builder.footer = _("This channel's reminders: /subscriptions")
@@ -80,7 +79,7 @@ def reminder_reply(catalogue: Any, reminder: Reminder, tr: Translator = ENGLISH)
             Action(_("Pause reminders"), "unsubscribe", admin=True),
         )
     )
-    return dataclasses.replace(builder.build(), actions=(controls,), lang=tr.lang)
+    return dataclasses.replace(builder.build(), actions=(controls,))
 
 
 def channel_translator(state: Any, sub: dict[str, Any], default_lang: str) -> Translator:
