@@ -207,8 +207,9 @@ def test_presses_are_counted_like_commands(tmp_path, make_ctx):
             await press(fake, message, "Next")
             await press(fake, message, "Sources")
             await fake.wait_for_edits(2, TIMEOUT)
-            metrics = runtime.metrics.render().decode()
-            assert 'kazkor_commands_total{command="timeline",platform="telegram"} 3.0' in metrics
+            counted = 'kazkor_commands_total{command="timeline",platform="telegram"} 3.0'
+            # a press is counted just after its edit is sent: wait for it rather than race it
+            await fake.wait_until(lambda: counted in runtime.metrics.render().decode(), TIMEOUT, counted)
 
     run(scenario())
 

@@ -354,7 +354,12 @@ class TelegramFrontEnd:
             chat = message.chat
             user = query.from_user
             thread = topic_of(message) if isinstance(message, Message) else None
-            extra: dict[str, Any] = {"chat_type": chat.type, "thread": thread}
+            # the answer's language is chosen as for a typed command (a private chat: the user's own)
+            extra: dict[str, Any] = {
+                "chat_type": chat.type,
+                "thread": thread,
+                "user_language": user.language_code,
+            }
             if press.command in ADMIN_COMMANDS:
                 extra["is_admin"] = await self._is_admin(context, chat.id, chat.type, user.id)
             command = press_command(

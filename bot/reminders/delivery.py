@@ -30,6 +30,7 @@ fan-out (the other platform goes on: platforms run concurrently).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from collections import defaultdict
