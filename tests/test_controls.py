@@ -34,7 +34,7 @@ def test_pages_hold_every_line_once_in_order_with_their_own_sources(make_ctx):
     assert [line for page in pages for line in lines(page)] == lines(full)
     assert all(len(lines(page)) <= PAGE_ITEMS for page in pages)
     for number, page in enumerate(pages, 1):
-        assert page.footer.endswith(f"Page {number} of {len(pages)}")
+        assert page.footer.startswith(f"Page {number} of {len(pages)}.")
         # each page numbers only the sources its lines cite, from [1], and each line keeps its outlets
         assert [c.number for c in page.citations] == list(range(1, len(page.citations) + 1))
         for section in page.sections:
@@ -162,3 +162,25 @@ def test_docs_interactions_tell_the_truth(make_ctx):
     row = interactive(parse("/agreements"), ctx)
     assert [a.label for r in row.actions for a in r.actions] == ["2021", "2019", "Sources"]
     assert interactive(parse("/agreements 2021"), ctx).title.startswith("Agreements signed in 2021 (3)")
+
+
+def test_paged_answers_list_everything_instead_of_asking_to_narrow(make_ctx):
+    """/search korea matches 53 records: one message shows 20 and asks for another word; with pages
+    every one of the 53 is reachable with Next, and no page asks to narrow."""
+    ctx = make_ctx()
+    whole = dispatch(parse("/search korea"), ctx)
+    assert whole.title.startswith("53 results") and len(lines(whole)) == 20
+    assert whole.footer.startswith("33 more: add a word to narrow the search.")
+    pages = []
+    page = 0
+    while True:
+        reply = interactive(parse("/search korea"), ctx, page)
+        pages.append(reply)
+        if "Next" not in [a.label for row in reply.actions for a in row.actions]:
+            break
+        page += 1
+    shown = [line for reply in pages for line in lines(reply)]
+    assert len(shown) == len(set(shown)) == 53
+    assert len(pages) == 7  # as docs/interactions.md says
+    assert not any("narrow" in (reply.footer or "") for reply in pages)
+    assert pages[-1].footer.startswith(f"Page {len(pages)} of {len(pages)}. Sources up to")

@@ -14,6 +14,8 @@ from bot.clock import Clock, local_today, system_clock
 from bot.i18n import Translator, translator
 from facts.store import Catalogue
 
+PAGED_LIMIT = 200  # lines of a paged answer (25 pages of 8): a bound on the work one press costs
+
 
 @dataclass
 class Context:
@@ -36,6 +38,14 @@ class Context:
     def speaking(self, lang: str) -> Context:
         """This context answering in ``lang`` (a copy: the shared one is never changed)."""
         return self if lang == self.tr.lang else dataclasses.replace(self, tr=translator(lang))
+
+    # True when the answer is shown in pages with Next / Previous (Slack and Telegram, see
+    # bot.commands.controls): long lists then hold up to PAGED_LIMIT lines instead of asking to narrow.
+    paged: bool = False
+
+    def list_limit(self, unpaged: int) -> int:
+        """How many lines a long list may hold: ``unpaged`` for one message, more when paged."""
+        return max(unpaged, PAGED_LIMIT) if self.paged else unpaged
 
     def today(self) -> date:
         return local_today(self.clock, self.tz)

@@ -56,8 +56,8 @@ def canonical(name: str) -> str:
 
 def interactive(command: Command, ctx: Context, page: int = 0, view: str = "") -> Reply:
     """The answer to ``command`` as a platform with buttons shows it: one page, with its controls."""
-    reply = dispatch(command, ctx)
     name = canonical(command.name)
+    reply = dispatch(command, dataclasses.replace(ctx, paged=True) if name in PAGED else ctx)
     if reply.kind != "answer" or name not in PRESSABLE:
         return reply
     pages = split_pages(reply) if name in PAGED else [reply]
@@ -121,8 +121,8 @@ def _page(reply: Reply, chunk: list[tuple[int, Item]], number: int, count: int) 
         for old, new in renumber.items()
         if old in by_old
     )
-    where = f"Page {number + 1} of {count}"
-    footer = f"{reply.footer} · {where}" if reply.footer else where
+    where = f"Page {number + 1} of {count}."
+    footer = f"{where} {reply.footer}" if reply.footer else where
     return dataclasses.replace(reply, sections=tuple(sections), citations=citations, footer=footer)
 
 

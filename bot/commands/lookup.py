@@ -31,7 +31,7 @@ def search(args: tuple[str, ...], ctx: Context) -> Reply:
         raise UsageError("Say what to search for.")
     catalogue = ctx.catalogue
     corrected = correct(query, catalogue, catalogue.by_word)
-    total, hits = catalogue.matching(corrected, MAX_RESULTS)
+    total, hits = catalogue.matching(corrected, ctx.list_limit(MAX_RESULTS))
     shown_query = " ".join(args)
     if not hits:
         builder = ReplyBuilder(f"Nothing matches “{shown_query}”.")

@@ -23,7 +23,7 @@ def timeline(args: tuple[str, ...], ctx: Context) -> Reply:
         return builder.build()
     title = "Kazakhstan–Korea timeline" + (f", {year}" if year else "")
     builder = ReplyBuilder(title)
-    shown = events[:MAX_ITEMS]
+    shown = events[: ctx.list_limit(MAX_ITEMS)]
     items = []
     for event in shown:
         announced = " (announced)" if event.announced else ""
@@ -41,7 +41,8 @@ def upcoming(args: tuple[str, ...], ctx: Context) -> Reply:
     days = optional_int(args, default=30, low=1, high=366, what="days")
     today = ctx.today()
     end = today + timedelta(days=days)
-    found = occurrences_between(ctx.catalogue, today, end, limit=MAX_ITEMS + 1)
+    limit = ctx.list_limit(MAX_ITEMS)
+    found = occurrences_between(ctx.catalogue, today, end, limit=limit + 1)
     title = f"Coming up, {today.isoformat()} to {end.isoformat()} ({ctx.tz.key})"
     builder = ReplyBuilder(title)
     if not found:
@@ -52,11 +53,11 @@ def upcoming(args: tuple[str, ...], ctx: Context) -> Reply:
         return builder.build()
     items = [
         record_item(builder, ctx.catalogue, occ.record, f"{occ.when()}: {occ.describe()}")
-        for occ in found[:MAX_ITEMS]
+        for occ in found[:limit]
     ]
     builder.section("Anniversaries and events", items)
-    if len(found) > MAX_ITEMS:
+    if len(found) > limit:
         builder.footer = (
-            f"Showing the first {MAX_ITEMS}; ask for fewer days to see the rest, e.g. /upcoming 7"
+            f"Showing the first {limit}; ask for fewer days to see the rest, e.g. /upcoming 7"
         )
     return builder.build()
