@@ -34,14 +34,13 @@ class Context:
     # The language of this answer. A front end's context holds the default (KAZKOR_LANG); each command
     # is answered with a copy in the channel's language (see bot.commands.language.localized).
     tr: Translator = field(default_factory=lambda: translator("en"))
+    # True when the answer is shown in pages with Next / Previous (Slack and Telegram, see
+    # bot.commands.controls): long lists then hold up to PAGED_LIMIT lines instead of asking to narrow.
+    paged: bool = False
 
     def speaking(self, lang: str) -> Context:
         """This context answering in ``lang`` (a copy: the shared one is never changed)."""
         return self if lang == self.tr.lang else dataclasses.replace(self, tr=translator(lang))
-
-    # True when the answer is shown in pages with Next / Previous (Slack and Telegram, see
-    # bot.commands.controls): long lists then hold up to PAGED_LIMIT lines instead of asking to narrow.
-    paged: bool = False
 
     def list_limit(self, unpaged: int) -> int:
         """How many lines a long list may hold: ``unpaged`` for one message, more when paged."""
