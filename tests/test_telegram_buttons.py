@@ -156,6 +156,23 @@ def test_a_message_that_cannot_be_edited_gets_a_new_message(tmp_path, make_ctx):
     run(scenario())
 
 
+def test_a_press_on_a_message_too_old_to_see_gets_a_new_message(tmp_path, make_ctx):
+    ctx = make_ctx()
+
+    async def scenario():
+        async with FakeTelegram() as fake, running(telegram_config(tmp_path, fake), ctx):
+            message = await ask(fake, GROUP, "/timeline", chat_type="group")
+            _, data = [b for b in fake.buttons(message) if b[0] == "Next"][0]
+            query = fake.press(message, data=data, inaccessible=True)
+            answer = await fake.wait_for_callback_answer(query, TIMEOUT)
+            assert answer.get("show_alert") is not True
+            _, new = await fake.wait_for_sent(2, TIMEOUT)
+            assert new.chat_id == GROUP and new.text == page_text(ctx, "/timeline", 1)
+            assert fake.edits == []
+
+    run(scenario())
+
+
 def test_a_button_from_before_a_restart_still_works(tmp_path, make_ctx):
     ctx = make_ctx()
 

@@ -353,7 +353,9 @@ class TelegramFrontEnd:
                 return
             chat = message.chat
             user = query.from_user
-            thread = topic_of(message) if isinstance(message, Message) else None
+            # python-telegram-bot parses a callback's message as Message even when Telegram sends an
+            # inaccessible one (date 0: deleted or too old for the bot to see); is_accessible tells them apart
+            thread = topic_of(message) if isinstance(message, Message) and message.is_accessible else None
             # the answer's language is chosen as for a typed command (a private chat: the user's own)
             extra: dict[str, Any] = {
                 "chat_type": chat.type,
@@ -398,7 +400,7 @@ class TelegramFrontEnd:
         follow as new messages. A message that can no longer be edited gets a new message instead."""
         (text, _), *rest = rendered.parts
         markup = rendered.parts[-1][1]
-        if not isinstance(message, Message):  # too old to be shown to the bot (InaccessibleMessage)
+        if not isinstance(message, Message) or not message.is_accessible:  # deleted or too old to see
             await self._post(context, message.chat.id, None, rendered.parts)
             return
         try:

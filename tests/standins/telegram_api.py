@@ -302,9 +302,12 @@ class FakeTelegram(StandIn):
         data: str | None = None,
         user_id: int = 1001,
         first_name: str = "Aigerim",
+        inaccessible: bool = False,
     ) -> str:
         """Push the ``callback_query`` Telegram sends when a user presses the button ``label`` under
-        ``message`` (or sends ``data`` as if it were one: a forged press); returns the query id."""
+        ``message`` (or sends ``data`` as if it were one: a forged press); returns the query id.
+        ``inaccessible``: the message is too old for the bot to see, and Telegram sends only its chat,
+        id and ``date`` 0 (an InaccessibleMessage)."""
         if data is None:
             matches = [d for text, d in self.buttons(message) if text == label]
             if not matches:
@@ -321,6 +324,8 @@ class FakeTelegram(StandIn):
         msg["chat"]["type"] = chat_type
         if shown.get("reply_markup"):
             msg["reply_markup"] = shown["reply_markup"]
+        if inaccessible:
+            msg = {"chat": msg["chat"], "message_id": message.message_id, "date": 0}
         query_id = str(self._next_query_id)
         self._next_query_id += 1
         self.push_update(
