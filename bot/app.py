@@ -81,6 +81,7 @@ class Runtime:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     platform_retry_delays: tuple[float, ...] = PLATFORM_RETRY_DELAYS
     down: set[str] = field(default_factory=set)  # platforms not serving: could not start (yet)
+    calendar_url: str | None = None  # the public calendar feed: "Add to calendar" in reminder posts
 
     @property
     def state(self) -> Any:
@@ -130,8 +131,10 @@ def build_runtime(config: Config, ctx: Context, *, host: str | None = None) -> R
     from bot.ops.wiring import install_ops
 
     install_ops(runtime)  # /healthz + /metrics on the same server, platform state, reachability watch
+    from bot.feeds.urls import public_feed_url
     from bot.reminders.schedule import install_reminders
 
+    runtime.calendar_url = public_feed_url(config.public_url) if config.public_url else None
     install_reminders(runtime)  # scheduled reminders: started after the front ends, stopped before them
     from bot.feeds.routes import install_feeds
 

@@ -322,7 +322,10 @@ def cmd_post_due(args: argparse.Namespace) -> int:
             )
             return EXIT_USAGE
     setup_logging(config)
-    return post_due_cli(config, args.date)
+    from bot.feeds.urls import public_feed_url
+
+    calendar_url = public_feed_url(config.public_url) if config.public_url else None
+    return post_due_cli(config, args.date, calendar_url)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

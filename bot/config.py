@@ -97,9 +97,7 @@ class Config:
         """The key that signs per-channel calendar feed tokens: KAZKOR_FEED_SECRET, else derived from a
         platform secret that is already set (so feeds work with no extra setting; changing that secret
         changes every channel's feed address). None: no per-channel feeds."""
-        base = (
-            self.feed_secret or self.slack_signing_secret or self.telegram_token or self.slack_bot_token
-        )
+        base = self.feed_secret or self.slack_signing_secret or self.telegram_token or self.slack_bot_token
         if not base:
             return None
         return hashlib.sha256(b"kazkor calendar feed tokens\0" + base.encode()).digest()

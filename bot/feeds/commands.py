@@ -6,14 +6,17 @@ the core). Importing this module registers them; ``bot.platforms.inbound`` and `
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from bot.commands import COMMANDS, Spec, register
 from bot.commands.args import UsageError
 from bot.commands.context import Context
+from bot.commands.format import cite, figure_value
 from bot.commands.parse import Command
 from bot.commands.subscriptions import is_admin
 from bot.feeds.calendar import FEEDS, MEDIA_TYPE
+from bot.feeds.chart import CHARTS, METRIC_NAMES, alt_text, chart_data
 from bot.feeds.tokens import feed_token, rotate_feed_token
 from bot.feeds.urls import channel_feed_url, public_feed_url
 from bot.reminders.subscription import describe_leads, leads_of
@@ -117,7 +120,65 @@ def _rotate(command: Command, ctx: Context) -> Reply:
     return builder.build()
 
 
+CHART_TITLE = "Kazakhstan–Korea trade and Korean investment: chart"
+
+
+def trade_chart(ctx: Context) -> Reply:
+    """The figures the chart draws, as text (what the picture shows, for anyone who cannot see it),
+    with the PNG attached; the picture is drawn by the front end off the event loop, once per data
+    version."""
+    catalogue = ctx.catalogue
+    data = chart_data(catalogue)
+    builder = ReplyBuilder(CHART_TITLE)
+    for _, source_id, _ in data.sources:  # number the sources as the picture does
+        cite(builder, catalogue, source_id)
+    for title, bars in data.panels:
+        items = []
+        for bar in bars:
+            figure = catalogue.by_id[bar.record_ids[0]]
+            text = f"{bar.year} {METRIC_NAMES[bar.metric]}: {figure_value(figure)}"
+            items.append(Item(text, bar.refs, bar.record_ids[0]))
+        note = None
+        if any(c.startswith(tuple(METRIC_NAMES[b.metric] for b in bars)) for c in data.conflicts):
+            note = "Sources differ for the same year: both are drawn side by side."
+        builder.section(title, items or [Item("No figures in the fact store.")], note)
+    caption = f"{CHART_TITLE.split(':')[0]} (US$ billion). {data.data_to()}."
+    builder.attachments.append(
+        Attachment(
+            "kazkor-trade-chart.png",
+            "image/png",
+            lambda: CHARTS.png(catalogue),
+            caption=caption,
+            alt=alt_text(data),
+        )
+    )
+    figures_to = f"Figures up to {data.figures_to.human()}. " if data.figures_to else ""
+    builder.footer = (
+        f"{figures_to}Hatched bars are lower bounds (“more than”). The sentence behind a bar: /source ID."
+    )
+    return builder.build()
+
+
+def _with_chart(plain: Any) -> Any:
+    def trade(command: Command, ctx: Context) -> Reply:
+        if [arg.lower() for arg in command.args] == ["chart"]:
+            return trade_chart(ctx)
+        return plain(command, ctx)
+
+    trade.with_chart = True  # type: ignore[attr-defined]
+    return trade
+
+
 def _register() -> None:
+    spec = COMMANDS.get("trade")
+    if spec is not None and not getattr(spec.handler, "with_chart", False):
+        register(
+            dataclasses.replace(
+                spec,
+                handler=_with_chart(spec.handler),
+                summary=spec.summary.rstrip(".") + "; /trade chart draws them.",
+            )
+        )
     if "calendar" in COMMANDS:
         return
     register(

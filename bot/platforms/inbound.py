@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import importlib
 import inspect
@@ -19,7 +20,7 @@ from bot.commands.controls import PRESSABLE, interactive
 from bot.commands.language import language_of
 from bot.commands.parse import ParseError
 from bot.commands.payload import Press, decode, derive_key, encode
-from bot.reply import Action, Reply, usage
+from bot.reply import Action, Attachment, Reply, usage
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,19 @@ async def ask_admin_check(check: Callable[..., Any], **arguments: Any) -> bool:
     return bool(await check(**arguments))
 
 
+FILE_FAILED = "Sorry, the file could not be made. It has been logged; please try again later."
+
+
+async def produce_file(attachment: Attachment) -> bytes | None:
+    """The bytes of an attached file, built in a worker thread (the first chart takes a while to draw);
+    None, and the failure logged, when it cannot be built: the answer's text has gone out already."""
+    try:
+        return await asyncio.to_thread(attachment.produce)
+    except Exception:
+        log.exception("could not build the attached file %s", attachment.filename)
+        return None
+
+
 # --- rendered replies, cached ---------------------------------------------------------------------
 
 # Commands whose answer is a pure function of (command name, arguments, catalogue, local date): they
@@ -117,6 +131,7 @@ class Rendered:
 
     parts: tuple[Any, ...]
     public: bool
+    attachments: tuple[Attachment, ...] = ()  # files sent after the parts (see bot.reply.Attachment)
 
 
 class RenderedReplies:
@@ -157,7 +172,7 @@ class RenderedReplies:
             self.observe(self.platform, name, time.perf_counter() - started)
 
     def render(self, reply: Reply) -> Rendered:
-        return Rendered(tuple(self._render(reply)), reply.public)
+        return Rendered(tuple(self._render(reply)), reply.public, reply.attachments)
 
     def answer(self, command: Command, ctx: Context, page: int = 0, view: str = "") -> Rendered:
         """Dispatch and render ``command`` (``page`` and ``view`` of a pressed control), from the

@@ -31,6 +31,7 @@ from slack_bolt.adapter.socket_mode.async_internals import send_async_response
 from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -42,6 +43,7 @@ from bot.commands.payload import EXPIRED, Expired
 from bot.config import Config
 from bot.platforms.inbound import (
     ADMIN_COMMANDS,
+    FILE_FAILED,
     SUBSCRIPTION_COMMANDS,
     Controls,
     RenderedReplies,
@@ -51,6 +53,7 @@ from bot.platforms.inbound import (
     needs_admin_check,
     parse_text,
     press_command,
+    produce_file,
     with_extra,
 )
 from bot.render.slack import ACTION_PREFIX, render_slack, render_slack_with_controls
@@ -61,6 +64,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 UMBRELLA = "kazkor"
+MAX_ALT_TEXT = 1000  # files.getUploadURLExternal alt_txt, characters
 RESPOND_TIMEOUT = 10  # seconds for one response_url post
 ACK_WAIT = 3.0  # at most this long for the ack to go out before a long answer's next parts follow
 # Bolt request-context key: an asyncio.Event set once the ack (HTTP response / Socket Mode
@@ -267,6 +271,7 @@ class SlackFrontEnd:
                     return
                 rendered = self.replies.answer(with_extra(parsed, **extra), self.ctx)
                 await self._respond_parts(command, respond, rendered, rendered.parts)
+                await self._upload_files(command, respond, client, rendered)
                 self.replies.report(parsed, started)
                 return
             else:
@@ -282,13 +287,42 @@ class SlackFrontEnd:
             response_type="in_channel" if rendered.public else "ephemeral",
         )
         self.replies.report(parsed, started)
-        if rest:
+        if rest or rendered.attachments:
             if ack_sent is not None:
                 try:
                     await asyncio.wait_for(ack_sent.wait(), ACK_WAIT)
                 except TimeoutError:
                     log.warning("Slack: no ack sent within %.0f s; sending the rest anyway", ACK_WAIT)
-            await self._respond_parts(command, respond, rendered, rest)
+            if rest:
+                await self._respond_parts(command, respond, rendered, rest)
+            await self._upload_files(command, respond, client, rendered)
+
+    async def _upload_files(self, command: dict[str, Any], respond, client: AsyncWebClient, rendered) -> None:
+        """Share each attached file in the command's channel (``files_upload_v2``: getUploadURLExternal,
+        the upload, completeUploadExternal), with its caption as the comment and, for a picture, its alt
+        text. If Slack refuses (the bot is not in the channel, no ``files:write``), say so to the asker."""
+        for attachment in rendered.attachments:
+            data = await produce_file(attachment)
+            if data is None:
+                await respond(text=FILE_FAILED, response_type="ephemeral")
+                continue
+            try:
+                await client.files_upload_v2(
+                    channel=command.get("channel_id"),
+                    file=data,
+                    filename=attachment.filename,
+                    title=attachment.filename,
+                    initial_comment=attachment.caption or None,
+                    alt_txt=(attachment.alt[:MAX_ALT_TEXT] or None) if attachment.is_image else None,
+                )
+            except SlackApiError as exc:
+                error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
+                log.warning("Slack: could not share %s (%s)", attachment.filename, error or exc)
+                await respond(
+                    text=f"Could not share {attachment.filename} here (Slack said: {error or 'error'}). "
+                    "Invite the bot to this channel (/invite @kazkor), or use the link above.",
+                    response_type="ephemeral",
+                )
 
     async def _respond_parts(self, command: dict[str, Any], respond, rendered, parts) -> None:
         """Post ``parts`` to the command's ``response_url``, in order; stop at the first refusal."""

@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,6 +60,7 @@ from bot.i18n import LANGUAGES, Translator, translator
 from bot.platforms.chat_order import PerChatOrder
 from bot.platforms.inbound import (
     ADMIN_COMMANDS,
+    FILE_FAILED,
     SUBSCRIPTION_COMMANDS,
     Controls,
     Rendered,
@@ -68,11 +70,12 @@ from bot.platforms.inbound import (
     needs_admin_check,
     parse_text,
     press_command,
+    produce_file,
     with_extra,
 )
 from bot.platforms.senders import telegram_retry_after
 from bot.render.telegram import keyboard_rows, render_telegram, visible_text
-from bot.reply import Reply
+from bot.reply import Attachment, Reply
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,7 @@ INLINE_CACHE_SECONDS = 300  # Telegram may reuse an inline answer this long (the
 # this many tries and this long a wait (the chat's later commands queue behind it).
 ANSWER_TRIES = 3
 MAX_ANSWER_WAIT = 30.0
+MAX_CAPTION = 1024  # sendPhoto / sendDocument caption, characters
 # Answers cite sources, not pages to preview. One immutable object, shared by every sendMessage.
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -456,6 +460,41 @@ class TelegramFrontEnd:
         for text, markup in rendered.parts:
             await self._send_part(context, chat_id, text, markup, thread, quote)
             quote = None  # quote once, on the first part
+        for attachment in rendered.attachments:
+            await self._send_file(context, chat_id, attachment, thread)
+
+    async def _send_file(
+        self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, attachment: Attachment, thread: int | None
+    ) -> None:
+        """A chart as a photo with its caption (``sendPhoto``), anything else as a document
+        (``sendDocument``); captions are plain text, so nothing needs escaping."""
+        data = await produce_file(attachment)
+        if data is None:
+            await self._send_part(context, chat_id, FILE_FAILED, None, thread, None)
+            return
+        caption = attachment.caption[:MAX_CAPTION] or None
+        if attachment.is_image:
+            await self._flood_controlled(
+                chat_id,
+                lambda: context.bot.send_photo(
+                    chat_id=chat_id,
+                    photo=data,
+                    filename=attachment.filename,
+                    caption=caption,
+                    message_thread_id=thread,
+                ),
+            )
+        else:
+            await self._flood_controlled(
+                chat_id,
+                lambda: context.bot.send_document(
+                    chat_id=chat_id,
+                    document=data,
+                    filename=attachment.filename,
+                    caption=caption,
+                    message_thread_id=thread,
+                ),
+            )
 
     async def _send_part(
         self,
@@ -467,17 +506,24 @@ class TelegramFrontEnd:
         quote: ReplyParameters | None,
     ) -> None:
         """One message, waiting out flood control while the answer is still timely."""
+        await self._flood_controlled(
+            chat_id,
+            lambda: context.bot.send_message(
+                chat_id=chat_id,
+                text=text,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=thread,
+                link_preview_options=NO_PREVIEW,
+                reply_parameters=quote,
+                reply_markup=markup,
+            ),
+        )
+
+    async def _flood_controlled(self, chat_id: int, send: Callable[[], Awaitable[Any]]) -> None:
+        """Make one call, waiting out flood control while the answer is still timely."""
         for attempt in range(1, ANSWER_TRIES + 1):
             try:
-                await context.bot.send_message(
-                    chat_id=chat_id,
-                    text=text,
-                    parse_mode=ParseMode.HTML,
-                    message_thread_id=thread,
-                    link_preview_options=NO_PREVIEW,
-                    reply_parameters=quote,
-                    reply_markup=markup,
-                )
+                await send()
                 return
             except RetryAfter as exc:
                 wait = telegram_retry_after(exc)

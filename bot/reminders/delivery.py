@@ -66,14 +66,19 @@ def ledger_key(platform: str, channel: str, reminder: Reminder) -> str:
     return f"{platform}:{channel}:{reminder.key}"
 
 
-def reminder_reply(catalogue: Any, reminder: Reminder, tr: Translator = ENGLISH) -> Reply:
+def reminder_reply(
+    catalogue: Any, reminder: Reminder, tr: Translator = ENGLISH, calendar_url: str | None = None
+) -> Reply:
     """The message a channel gets for one reminder, in ``tr``'s language: what and when, the record's
-    summary and its sources."""
+    summary and its sources; with ``calendar_url`` (the public calendar feed, when KAZKOR_PUBLIC_URL is
+    set) an "Add to calendar" link."""
     _ = tr.gettext
     builder = ReplyBuilder(reminder.text(), tr=tr)
     record = reminder.occurrence.record
     builder.section(_("Background"), [record_item(builder, catalogue, record)])
     builder.footer = _("This channel's reminders: /subscriptions")
+    if calendar_url:
+        builder.footer = _("Add to calendar: {url}").format(url=calendar_url) + " · " + builder.footer
     controls = ActionRow(
         (
             Action(_("Source"), "source", (record.id,), view=VIEW_NEW_MESSAGE),
@@ -199,11 +204,13 @@ class Delivery:
         on_subscriptions_changed: Callable[[tuple[str, str] | None], None] | None = None,
         on_outcome: Callable[[str, str], None] | None = None,
         default_lang: str = SOURCE_LANGUAGE,
+        calendar_url: str | None = None,
     ) -> None:
         self.state = state
         self.default_lang = default_lang  # KAZKOR_LANG: channels without a /language setting
         self.catalogue = catalogue
         self.senders = dict(senders)
+        self.calendar_url = calendar_url  # "Add to calendar" in each post (see reminder_reply)
         self.policy = policy
         self.clock = clock
         self.concurrency = concurrency
@@ -311,7 +318,10 @@ class Delivery:
         channel, or None once deactivated)."""
         platform = sub["platform"]
         reply = reminder_reply(
-            self.catalogue, reminder, channel_translator(self.state, sub, self.default_lang)
+            self.catalogue,
+            reminder,
+            channel_translator(self.state, sub, self.default_lang),
+            calendar_url=self.calendar_url,
         )
         moves = rate_limited = transient = 0
         pace = getattr(sender, "pace", None)  # optional: wait for a rate-limit slot before the mark
@@ -475,15 +485,24 @@ async def post_due(
     clock: Clock = system_clock,
     policy: RetryPolicy = DEFAULT_POLICY,
     default_lang: str = SOURCE_LANGUAGE,
+    calendar_url: str | None = None,
 ) -> Summary:
     """Post what is due on ``day`` (default: each subscription's own local today) to every active
     subscription, each in its channel's language; safe to run again (the ledger skips what was sent)."""
     await asyncio.to_thread(state.prune_claims)
-    delivery = Delivery(state, catalogue, senders, policy=policy, clock=clock, default_lang=default_lang)
+    delivery = Delivery(
+        state,
+        catalogue,
+        senders,
+        policy=policy,
+        clock=clock,
+        default_lang=default_lang,
+        calendar_url=calendar_url,
+    )
     return await delivery.run(state.subscriptions(), day)
 
 
-def post_due_cli(config: Any, day: date | None = None) -> int:
+def post_due_cli(config: Any, day: date | None = None, calendar_url: str | None = None) -> int:
     """``kazkor post-due [--date D]``: prints "sent N, already sent M, failed K, ..."; exit 1 on failure."""
     from bot.cli import EXIT_FAILURE, EXIT_OK, build_context
     from bot.platforms.senders import open_senders
@@ -492,7 +511,9 @@ def post_due_cli(config: Any, day: date | None = None) -> int:
 
     async def main() -> Summary:
         async with open_senders(config) as senders:
-            return await post_due(ctx.state, ctx.catalogue, senders, day, default_lang=ctx.tr.lang)
+            return await post_due(
+                ctx.state, ctx.catalogue, senders, day, default_lang=ctx.tr.lang, calendar_url=calendar_url
+            )
 
     try:
         summary = asyncio.run(main())

@@ -59,11 +59,13 @@ class ReminderService:
         on_tick: Callable[[datetime | None, bool], None] | None = None,
         on_outcome: Callable[[str, str], None] | None = None,
         default_lang: str = "en",
+        calendar_url: str | None = None,
     ) -> None:
         self.state = state
         self.default_lang = default_lang  # KAZKOR_LANG: for channels without a /language setting
         self.catalogue = catalogue
         self.senders = dict(senders)
+        self.calendar_url = calendar_url  # "Add to calendar" in each post
         self.tz = tz
         self.clock = clock
         self.policy = policy
@@ -101,6 +103,7 @@ class ReminderService:
             on_subscriptions_changed=self.notify_changed,
             on_outcome=self.on_outcome,
             default_lang=self.default_lang,
+            calendar_url=self.calendar_url,
         )
         self.scheduler = AsyncIOScheduler(
             timezone=self.tz,
@@ -329,6 +332,7 @@ def install_reminders(runtime: Any) -> ReminderService | None:
     service = ReminderService(
         ctx.state, ctx.catalogue, senders, tz=ctx.tz, clock=ctx.clock,
         on_tick=on_tick, on_summary=on_summary, on_outcome=on_outcome, default_lang=ctx.tr.lang,
+        calendar_url=getattr(runtime, "calendar_url", None),
     )  # fmt: skip
     ctx.on_subscriptions_changed = service.notify_changed
     runtime.services.append(Service("reminders", service.start, service.stop))

@@ -6,6 +6,12 @@
   or HTTP 429 with ``Retry-After`` when rate limited.
 - ``chat.postMessage`` enforces the Block Kit limits Slack enforces (50 blocks, 3000 characters per
   section text...) and wants the ``text`` fallback.
+- File uploads the way ``files_upload_v2`` makes them: ``files.getUploadURLExternal`` (``filename``,
+  ``length`` in bytes, optional ``alt_txt`` up to 1000 characters) hands out an upload URL and a file
+  id; the bytes are POSTed to that URL (no token: the URL is the permission); then
+  ``files.completeUploadExternal`` (``files`` as JSON ``[{"id", "title"}]``, ``channel_id``,
+  ``initial_comment``, ``thread_ts``) shares them, refusing files never uploaded or of another
+  length, and channels the bot may not post to. Shared files land in :attr:`FakeSlack.files`.
 - ``/respond/<name>`` records what Bolt's ``respond()`` posts to a slash command's ``response_url``.
 - Socket Mode: ``apps.connections.open`` (app-level ``xapp-`` token) hands out ``ws://.../socket``;
   :meth:`FakeSlack.push_slash_command` sends an envelope and the client's acks land in
@@ -79,6 +85,20 @@ class PostedMessage:
     ts: str
     thread_ts: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class UploadedFile:
+    """One file shared by ``files.completeUploadExternal``."""
+
+    file_id: str
+    filename: str
+    title: str | None
+    alt_txt: str | None
+    data: bytes
+    channel_id: str | None
+    initial_comment: str | None
+    thread_ts: str | None
 
 
 @dataclass
@@ -461,6 +481,8 @@ class FakeSlack(StandIn):
         self.socket_acks: list[dict[str, Any]] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
+        self.files: list[UploadedFile] = []
+        self._uploads: dict[str, dict[str, Any]] = {}  # file id -> what getUploadURLExternal was told
         self._sockets: list[web.WebSocketResponse] = []
         self._per_channel = RateWindow(rate_limit_per_channel_per_s)
         self._ts_counter = 0
@@ -481,6 +503,7 @@ class FakeSlack(StandIn):
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/respond/{name}", self._handle_response)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_get("/socket", self._handle_socket)
         return app
 
@@ -640,6 +663,8 @@ class FakeSlack(StandIn):
             "chat.postEphemeral": self._post_ephemeral,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
 
     def _checked_view(self, view: Any, kind: str) -> dict[str, Any]:
@@ -777,6 +802,76 @@ class FakeSlack(StandIn):
             "is_private": False,
         }
         return {"channel": {"id": channel_id, "is_channel": True, "is_im": False, **state}}
+
+    async def _get_upload_url(self, params: dict) -> dict:
+        filename, length = params.get("filename"), str(params.get("length") or "")
+        if not filename:
+            raise SlackError("invalid_arguments")
+        if not length.isdecimal() or int(length) < 1:
+            raise SlackError("invalid_arguments")
+        alt_txt = params.get("alt_txt")
+        if alt_txt is not None and len(alt_txt) > 1000:
+            raise SlackError("invalid_arguments")
+        file_id = f"F{uuid.uuid4().hex[:10].upper()}"
+        self._uploads[file_id] = {
+            "filename": filename,
+            "length": int(length),
+            "alt_txt": alt_txt,
+            "data": None,
+        }
+        return {"upload_url": f"{self.root_url}/upload/{file_id}", "file_id": file_id}
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        pending = self._uploads.get(request.match_info["file_id"])
+        if pending is None:
+            return web.Response(status=404, text="not found")
+        data = await request.read()
+        if request.content_type.startswith("multipart/"):  # the form a browser would send
+            form = await request.post()
+            field = next((v for v in form.values() if isinstance(v, web.FileField)), None)
+            data = field.file.read() if field is not None else b""
+        pending["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    async def _complete_upload(self, params: dict) -> dict:
+        try:
+            files = json.loads(params.get("files") or "")
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
+        if not isinstance(files, list) or not files:
+            raise SlackError("invalid_arguments")
+        channel = params.get("channel_id")
+        if channel:
+            self._check_channel_for_posting(channel)
+        shared = []
+        for item in files:
+            pending = self._uploads.get(item.get("id", "")) if isinstance(item, dict) else None
+            if pending is None or pending["data"] is None:
+                raise SlackError("file_not_found")
+            if len(pending["data"]) != pending["length"]:
+                raise SlackError("file_upload_size_mismatch")
+            shared.append((item["id"], item.get("title"), pending))
+        result = []
+        for file_id, title, pending in shared:
+            del self._uploads[file_id]
+            self.files.append(
+                UploadedFile(
+                    file_id,
+                    pending["filename"],
+                    title,
+                    pending["alt_txt"],
+                    pending["data"],
+                    channel,
+                    params.get("initial_comment"),
+                    params.get("thread_ts"),
+                )
+            )
+            result.append({"id": file_id, "name": pending["filename"], "title": title or pending["filename"]})
+        return {"files": result}
+
+    async def wait_for_files(self, n: int, timeout: float = DEFAULT_TIMEOUT) -> list[UploadedFile]:
+        await self.wait_until(lambda: len(self.files) >= n, timeout, f"{n} files (got {len(self.files)})")
+        return list(self.files)
 
     async def _connections_open(self, params: dict) -> dict:
         return {"url": f"ws://127.0.0.1:{self.port}/socket?ticket={uuid.uuid4()}"}

@@ -14,6 +14,12 @@ Buttons and inline mode as the docs describe them: every message the bot sends i
 ``reply_markup``) so that :meth:`FakeTelegram.press` can push a ``callback_query`` for one of its
 buttons; ``editMessageText`` answers "message is not modified" for identical content and "message
 can't be edited" for messages marked too old (:meth:`FakeTelegram.make_uneditable`);
+Files as the docs describe them: ``sendPhoto`` and ``sendDocument`` take the file as a
+``multipart/form-data`` upload; a photo must decode as an image (else ``IMAGE_PROCESS_FAILED``), at
+most 10 MB, width + height at most 10000 and a ratio of at most 20 (``PHOTO_INVALID_DIMENSIONS``); a
+document at most 50 MB; a caption at most 1024 characters after entity parsing. Accepted files are
+kept in :attr:`FakeTelegram.files`.
+
 ``answerCallbackQuery`` accepts one answer per query (text up to 200 characters); inline keyboards
 are checked (``callback_data`` 1-64 bytes: ``BUTTON_DATA_INVALID``); ``inline_query`` updates and
 ``answerInlineQuery`` (at most 50 results, unique ids) are recorded in :attr:`FakeTelegram.inline_answers`.
@@ -22,6 +28,7 @@ are checked (``callback_data`` 1-64 bytes: ``BUTTON_DATA_INVALID``); ``inline_qu
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import time
@@ -154,6 +161,33 @@ class SentMessage:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class SentFile:
+    """One ``sendPhoto`` or ``sendDocument`` call that Telegram accepted."""
+
+    method: str  # "sendPhoto" or "sendDocument"
+    chat_id: int | str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+    caption: str | None
+    message_id: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+MAX_CAPTION = 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+
+
+async def _read_uploads(request: web.Request) -> dict[str, web.FileField]:
+    """The files of a multipart body (``read_params`` keeps its text fields)."""
+    if not request.content_type.startswith("multipart/"):
+        return {}
+    form = await request.post()  # aiohttp keeps the parsed body: this is the same read
+    return {key: value for key, value in form.items() if isinstance(value, web.FileField)}
+
+
 def _decode_params(raw: dict[str, Any]) -> dict[str, Any]:
     """Undo the library's encoding: non-string values arrive JSON-encoded in form bodies."""
     params = {}
@@ -192,6 +226,7 @@ class FakeTelegram(StandIn):
         self.username = username
         self.bot_id = bot_id
         self.sent: list[SentMessage] = []
+        self.files: list[SentFile] = []
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.commands: dict[str, list[dict]] = {}
         self.member_status: dict[tuple[str, str], str] = {}
@@ -429,6 +464,7 @@ class FakeTelegram(StandIn):
         if bot_token[3:] != self.token:
             return _error_response(ApiError(401, "Unauthorized"))
         params = _decode_params(await read_params(request))
+        params.update(await _read_uploads(request))
         self.calls[method] += 1
         self.requests.append((method, params))
         await self.apply_delay(method, params.get("chat_id"))
@@ -462,6 +498,8 @@ class FakeTelegram(StandIn):
             "getme": self._get_me,
             "getupdates": self._get_updates,
             "sendmessage": self._send_message,
+            "sendphoto": self._send_photo,
+            "senddocument": self._send_document,
             "setmycommands": self._set_my_commands,
             "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands,
@@ -561,6 +599,72 @@ class FakeTelegram(StandIn):
             )
         )
         return self._sent_message_object(chat_id, visible, message_id, params.get("message_thread_id"))
+
+    async def _send_photo(self, params: dict) -> dict:
+        upload = self._upload(params, "photo", MAX_PHOTO_BYTES)
+        data = upload.file.read()
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            width, height = Image.open(io.BytesIO(data)).size
+        except (UnidentifiedImageError, OSError):
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED") from None
+        if width + height > 10000 or max(width, height) > 20 * min(width, height):
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        message = self._file_message("sendPhoto", params, upload, data)
+        message["photo"] = [
+            {"file_id": f"photo-{message['message_id']}", "file_unique_id": f"p{message['message_id']}",
+             "width": width, "height": height, "file_size": len(data)}
+        ]  # fmt: skip
+        return message
+
+    async def _send_document(self, params: dict) -> dict:
+        upload = self._upload(params, "document", MAX_DOCUMENT_BYTES)
+        data = upload.file.read()
+        message = self._file_message("sendDocument", params, upload, data)
+        message["document"] = {
+            "file_id": f"doc-{message['message_id']}",
+            "file_unique_id": f"d{message['message_id']}",
+            "file_name": upload.filename,
+            "mime_type": upload.content_type,
+            "file_size": len(data),
+        }
+        return message
+
+    def _upload(self, params: dict, field_name: str, limit: int) -> web.FileField:
+        if params.get("chat_id") in (None, ""):
+            raise ApiError(400, "Bad Request: chat_id is empty")
+        upload = params.get(field_name)
+        if not isinstance(upload, web.FileField):
+            raise ApiError(400, f"Bad Request: there is no {field_name} in the request")
+        size = upload.file.seek(0, io.SEEK_END)
+        upload.file.seek(0)
+        if size > limit:
+            raise ApiError(413, "Request Entity Too Large")
+        return upload
+
+    def _file_message(self, method: str, params: dict, upload: web.FileField, data: bytes) -> dict:
+        caption = params.get("caption")
+        visible = None
+        if caption is not None:
+            visible = self._visible_text(caption, params.get("parse_mode"))
+            if utf16_len(visible) > MAX_CAPTION:
+                raise ApiError(400, "Bad Request: message caption is too long")
+        message_id = self._next_message_id
+        self._next_message_id += 1
+        chat_id = params["chat_id"]
+        self.files.append(
+            SentFile(method, chat_id, upload.filename, upload.content_type, data, caption, message_id, params)
+        )
+        message = self._sent_message_object(chat_id, "", message_id, params.get("message_thread_id"))
+        del message["text"]
+        if visible:
+            message["caption"] = visible
+        return message
+
+    async def wait_for_files(self, n: int, timeout: float = DEFAULT_TIMEOUT) -> list[SentFile]:
+        await self.wait_until(lambda: len(self.files) >= n, timeout, f"{n} files (got {len(self.files)})")
+        return list(self.files)
 
     def _checked_text(self, text: Any, parse_mode: str | None, too_long: str) -> str:
         """The visible text of a message body, refused as Telegram refuses it (empty, too long)."""

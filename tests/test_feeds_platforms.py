@@ -1,0 +1,142 @@
+"""/calendar and /trade chart through the real libraries against the stand-ins: Telegram sendDocument and
+sendPhoto (multipart), Slack files_upload_v2 (getUploadURLExternal, upload, completeUploadExternal); and
+the feeds on `kazkor run`'s one HTTP server."""
+
+from __future__ import annotations
+
+import io
+
+import aiohttp
+from icalendar import Calendar
+from PIL import Image
+
+from bot.feeds.chart import HEIGHT_PX, WIDTH_PX
+from tests.running import TIMEOUT, base_url, loopback_config, run, running
+from tests.standins.slack_api import FakeSlack
+from tests.standins.telegram_api import FakeTelegram
+from tests.test_slack_e2e import http_config, post_command
+from tests.test_telegram_e2e import telegram_config
+
+GROUP = -500
+DIPLOMATIC_2025 = "ann-1992-01-28-diplomatic-relations-2025@kazkor"  # make_ctx's clock: Sep 2024
+
+
+def uids(body: bytes) -> set[str]:
+    return {str(e["UID"]) for e in Calendar.from_ical(body).walk("VEVENT")}
+
+
+def test_telegram_sends_the_chart_as_a_photo_and_the_calendar_as_a_document(tmp_path, make_ctx):
+    ctx = make_ctx()
+
+    async def scenario():
+        async with FakeTelegram() as fake, running(telegram_config(tmp_path, fake), ctx):
+            fake.push_command(GROUP, "/trade chart", chat_type="group", user_id=1002)
+            (photo,) = await fake.wait_for_files(1, TIMEOUT)
+            assert photo.method == "sendPhoto" and photo.chat_id == GROUP
+            assert photo.filename == "kazkor-trade-chart.png"
+            assert Image.open(io.BytesIO(photo.data)).size == (WIDTH_PX, HEIGHT_PX)
+            assert photo.caption == (
+                "Kazakhstan–Korea trade and Korean investment (US$ billion). "
+                "Figures up to 2024; sources up to Sep 2024."
+            )
+            # the text (what the chart shows, with sources) went first
+            text = [m for m in fake.sent if m.chat_id == GROUP]
+            assert text and "2023 trade turnover: US$6 billion" in text[0].visible_text
+            assert text[-1].message_id < photo.message_id
+
+            fake.push_command(GROUP, "/calendar", chat_type="group", user_id=1002)
+            _, document = await fake.wait_for_files(2, TIMEOUT)
+            assert document.method == "sendDocument" and document.filename == "kazkor.ics"
+            assert DIPLOMATIC_2025 in uids(document.data)
+            assert "KAZKOR_PUBLIC_URL" in fake.sent[-1].visible_text  # no public URL: how to set it
+
+    run(scenario())
+
+
+def test_slack_shares_the_chart_with_alt_text_and_the_calendar_file(tmp_path, make_ctx):
+    ctx = make_ctx()
+
+    async def scenario():
+        async with (
+            FakeSlack() as fake,
+            running(http_config(tmp_path, fake), ctx) as runtime,
+            aiohttp.ClientSession() as http,
+        ):
+            status, _, body = await post_command(http, runtime, fake, "/trade", "chart", "chart")
+            assert status == 200 and body["response_type"] == "in_channel"
+            assert "2021 trade turnover: US$4 billion" in body["text"]
+            (chart,) = await fake.wait_for_files(1, TIMEOUT)
+            assert chart.filename == "kazkor-trade-chart.png" and chart.channel_id == "C0KAZKOR"
+            assert Image.open(io.BytesIO(chart.data)).size == (WIDTH_PX, HEIGHT_PX)
+            assert chart.alt_txt.startswith("Trade turnover by year: 2021 trade turnover US$4bn")
+            assert chart.initial_comment.endswith("Figures up to 2024; sources up to Sep 2024.")
+            called = [method for method, _ in fake.requests]
+            assert called.count("files.getUploadURLExternal") == 1
+            assert called.count("files.completeUploadExternal") == 1
+
+            await post_command(http, runtime, fake, "/calendar", "", "calendar")
+            _, calendar = await fake.wait_for_files(2, TIMEOUT)
+            assert calendar.filename == "kazkor.ics" and calendar.alt_txt is None
+            assert DIPLOMATIC_2025 in {
+                str(e["UID"]) for e in Calendar.from_ical(calendar.data).walk("VEVENT")
+            }
+            (said,) = await fake.wait_for_responses(1, TIMEOUT)
+            assert "KAZKOR_PUBLIC_URL" in said.text
+
+            # a channel the bot is not in: the asker is told, privately, what to do
+            fake.set_channel("C0KAZKOR", is_member=False)
+            await post_command(http, runtime, fake, "/trade", "chart", "chart2")
+            responses = await fake.wait_for_responses(2, TIMEOUT)
+            refusal = responses[-1]
+            assert refusal.response_type == "ephemeral"
+            assert refusal.text.startswith(
+                "Could not share kazkor-trade-chart.png here (Slack said: not_in_channel). Invite the bot"
+            )
+
+    run(scenario())
+
+
+def test_kazkor_run_serves_the_calendar_feed(tmp_path, make_ctx):
+    ctx = make_ctx()
+
+    async def scenario():
+        async with FakeTelegram() as fake:
+            config = loopback_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.base_url)
+            async with running(config, ctx) as runtime, aiohttp.ClientSession() as http:
+                async with http.get(base_url(runtime) + "/calendar.ics") as response:
+                    assert response.status == 200
+                    body = await response.read()
+                    etag = response.headers["ETag"]
+                assert DIPLOMATIC_2025 in uids(body)
+                async with http.get(
+                    base_url(runtime) + "/calendar.ics", headers={"If-None-Match": etag}
+                ) as again:
+                    assert again.status == 304
+
+    run(scenario())
+
+
+def test_reminder_posts_carry_an_add_to_calendar_link_when_a_public_url_is_set(tmp_path, catalogue, state):
+    from datetime import date
+
+    from bot.reminders.delivery import post_due
+    from tests.reminders_kit import senders_for, subscribe
+
+    subscribe(state, "telegram", str(GROUP))
+    db = tmp_path / "state.json"
+
+    async def scenario():
+        async with FakeTelegram() as fake, senders_for(db, fake) as senders:
+            day = date(2027, 1, 28)  # the 35th anniversary of diplomatic relations
+            await post_due(
+                state, catalogue, senders, day, calendar_url="https://kazkor.example.org/calendar.ics"
+            )
+            (post,) = await fake.wait_for_sent(1, TIMEOUT)
+            assert post.visible_text.startswith("Today: 35th anniversary of diplomatic relations")
+            assert "Add to calendar: https://kazkor.example.org/calendar.ics" in post.visible_text
+            await post_due(state, catalogue, senders, date(2027, 1, 21))  # no public URL: no link
+            _, week_ahead = await fake.wait_for_sent(2, TIMEOUT)
+            assert week_ahead.visible_text.startswith("In 7 days (28 Jan)")
+            assert "Add to calendar" not in week_ahead.visible_text
+
+    run(scenario())
