@@ -473,28 +473,21 @@ class TelegramFrontEnd:
             await self._send_part(context, chat_id, FILE_FAILED, None, thread, None)
             return
         caption = attachment.caption[:MAX_CAPTION] or None
-        if attachment.is_image:
-            await self._flood_controlled(
-                chat_id,
-                lambda: context.bot.send_photo(
-                    chat_id=chat_id,
-                    photo=data,
-                    filename=attachment.filename,
-                    caption=caption,
-                    message_thread_id=thread,
-                ),
-            )
-        else:
-            await self._flood_controlled(
-                chat_id,
-                lambda: context.bot.send_document(
-                    chat_id=chat_id,
-                    document=data,
-                    filename=attachment.filename,
-                    caption=caption,
-                    message_thread_id=thread,
-                ),
-            )
+        send, field = (
+            (context.bot.send_photo, "photo")
+            if attachment.is_image
+            else (context.bot.send_document, "document")
+        )
+        await self._flood_controlled(
+            chat_id,
+            lambda: send(
+                chat_id=chat_id,
+                filename=attachment.filename,
+                caption=caption,
+                message_thread_id=thread,
+                **{field: data},
+            ),
+        )
 
     async def _send_part(
         self,
