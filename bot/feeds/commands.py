@@ -176,7 +176,6 @@ def _register() -> None:
             dataclasses.replace(
                 spec,
                 handler=_with_chart(spec.handler),
-                summary=spec.summary.rstrip(".") + "; /trade chart draws them.",
             )
         )
     if "calendar" in COMMANDS:
