@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
 from bot.http import WebServer
+from bot.http_limits import HttpLimits
 from bot.ops.health import Monitor
 from bot.ops.metrics import Metrics
 
@@ -105,7 +106,12 @@ def no_platform(config: Config) -> bool:
 
 def build_runtime(config: Config, ctx: Context, *, host: str | None = None) -> Runtime:
     """Build (not start) every configured front end and register their routes and services."""
-    runtime = Runtime(config=config, ctx=ctx, http=WebServer(host or config.host, config.port))
+    limits = HttpLimits(
+        idle_timeout=config.http_idle_timeout,
+        body_timeout=config.http_body_timeout,
+        max_connections=config.http_max_connections,
+    )
+    runtime = Runtime(config=config, ctx=ctx, http=WebServer(host or config.host, config.port, limits))
     if config.telegram_enabled:
         from bot.platforms.telegram import TelegramFrontEnd
 

@@ -21,6 +21,10 @@ DEFAULT_PORT = 3000
 DEFAULT_HOST = "0.0.0.0"  # the HTTP server listens on every interface (behind a proxy: 127.0.0.1)
 TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org/bot"
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+# HTTP server limits (see bot/http_limits.py and docs/operations.md)
+DEFAULT_HTTP_IDLE_TIMEOUT = 15.0  # seconds to send a whole request head, and idle between requests
+DEFAULT_HTTP_BODY_TIMEOUT = 10.0  # seconds from the request head to the whole body
+DEFAULT_HTTP_MAX_CONNECTIONS = 500  # open connections at once; keep well under the file limit
 LOG_FORMATS = ("plain", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -75,6 +79,9 @@ class Config:
     slack_api_url: str = SLACK_DEFAULT_API_URL
     log_format: str = "plain"
     log_level: str = "INFO"
+    http_idle_timeout: float = DEFAULT_HTTP_IDLE_TIMEOUT
+    http_body_timeout: float = DEFAULT_HTTP_BODY_TIMEOUT
+    http_max_connections: int = DEFAULT_HTTP_MAX_CONNECTIONS
     # https://bot.example.org: where people reach /calendar.ics (links in /calendar and reminder posts)
     public_url: str | None = None
     feed_secret: str | None = None  # signs per-channel calendar feed tokens (see calendar_secret)
@@ -199,6 +206,31 @@ class Config:
                 "KAZKOR_FEED_SECRET: use at least 16 random characters, e.g. `openssl rand -hex 32`"
             )
 
+        def number(name: str, default: float, low: float, high: float, example: str) -> float:
+            text = get(name)
+            if text is None:
+                return default
+            try:
+                value = float(text)
+            except ValueError:
+                value = float("nan")
+            if not low <= value <= high:  # also refuses nan
+                raise ConfigError(
+                    f"{name}: {text[:20]!r} is not a number from {low:g} to {high:g}, e.g. {name}={example}"
+                )
+            return value
+
+        http_idle_timeout = number("KAZKOR_HTTP_IDLE_TIMEOUT", DEFAULT_HTTP_IDLE_TIMEOUT, 0.1, 3600, "15")
+        http_body_timeout = number("KAZKOR_HTTP_BODY_TIMEOUT", DEFAULT_HTTP_BODY_TIMEOUT, 0.1, 3600, "10")
+        max_connections = number(
+            "KAZKOR_HTTP_MAX_CONNECTIONS", DEFAULT_HTTP_MAX_CONNECTIONS, 1, 1_000_000, "500"
+        )
+        if max_connections != int(max_connections):
+            raise ConfigError(
+                f"KAZKOR_HTTP_MAX_CONNECTIONS: {max_connections:g} is not a whole number, "
+                "e.g. KAZKOR_HTTP_MAX_CONNECTIONS=500"
+            )
+
         db = get("KAZKOR_DB")
         if db and Path(db).expanduser().is_dir():
             raise ConfigError(
@@ -226,4 +258,7 @@ class Config:
             public_url=public_url,
             feed_secret=feed_secret,
             lang=lang,
+            http_idle_timeout=http_idle_timeout,
+            http_body_timeout=http_body_timeout,
+            http_max_connections=int(max_connections),
         )

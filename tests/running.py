@@ -82,13 +82,14 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_kazkor(*args: str, env: dict[str, str]) -> subprocess.Popen:
+def start_kazkor(*args: str, env: dict[str, str], **popen: Any) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **popen,
     )
 
 

@@ -137,6 +137,10 @@ def test_facts_validate_names_the_bad_record(tmp_path):
         ("KAZKOR_ADMINS", "UMAR", "KAZKOR_ADMINS: 'UMAR' is not a user id"),
         ("TELEGRAM_WEBHOOK_SECRET", "s" * 257, "TELEGRAM_WEBHOOK_SECRET: 1-256 characters"),
         ("TELEGRAM_WEBHOOK_SECRET", "sécret", "TELEGRAM_WEBHOOK_SECRET: 1-256 characters"),
+        ("KAZKOR_HTTP_IDLE_TIMEOUT", "soon", "KAZKOR_HTTP_IDLE_TIMEOUT: 'soon' is not a number from 0.1"),
+        ("KAZKOR_HTTP_IDLE_TIMEOUT", "nan", "KAZKOR_HTTP_IDLE_TIMEOUT: 'nan' is not a number from 0.1"),
+        ("KAZKOR_HTTP_MAX_CONNECTIONS", "0", "KAZKOR_HTTP_MAX_CONNECTIONS: '0' is not a number from 1"),
+        ("KAZKOR_HTTP_MAX_CONNECTIONS", "2.5", "KAZKOR_HTTP_MAX_CONNECTIONS: 2.5 is not a whole number"),
     ],
 )
 def test_a_malformed_setting_stops_with_one_line_naming_it(tmp_path, var, value, message):

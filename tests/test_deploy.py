@@ -294,3 +294,15 @@ def test_env_example_does_not_override_the_state_path_of_the_image_or_unit():
     if not example.exists():
         pytest.skip("deploy/.env.example is not written yet")
     assert not re.search(r"^\s*KAZKOR_DB=", example.read_text(), re.M)
+
+
+def test_the_file_limit_leaves_room_for_the_connection_cap():
+    """Every HTTP connection is one open file: at the default soft limit (1,024) a flood of idle
+    connections once stopped /healthz, Slack and Telegram (issue 10, item 1)."""
+    from bot.config import DEFAULT_HTTP_MAX_CONNECTIONS
+
+    (limit,) = unit()["Service"]["LimitNOFILE"]
+    assert int(limit) >= 4 * DEFAULT_HTTP_MAX_CONNECTIONS
+    nofile = re.search(r"ulimits:\n\s+nofile:\n\s+soft: (\d+)\n\s+hard: (\d+)", compose_text())
+    assert nofile and int(nofile.group(1)) >= 4 * DEFAULT_HTTP_MAX_CONNECTIONS
+    assert "--ulimit nofile=" in (DEPLOY / "Dockerfile").read_text()
