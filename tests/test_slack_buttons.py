@@ -273,3 +273,34 @@ def test_manifest_enables_the_home_tab_events_and_interactivity():
     assert "  interactivity:" in lines and "    is_enabled: true" in lines
     assert lines.count("    request_url: https://YOUR-HOST/slack/events") == 2  # events and interactivity
     assert "      - app_home_opened" in lines
+
+
+def test_socket_mode_home_tab_and_modal(tmp_path, make_ctx, state):
+    """The Home tab and the /subscribe modal arrive as events_api / interactive envelopes in Socket Mode."""
+    from tests.standins.slack_api import event_callback
+
+    ctx = dataclasses.replace(make_ctx(), state=state)
+
+    async def scenario():
+        async with FakeSlack() as fake:
+            async with running(http_config(tmp_path, fake, slack_app_token=fake.app_token), ctx):
+                fake.set_user(ADMIN, is_admin=True)
+                event = {"type": "app_home_opened", "user": ADMIN, "channel": "D0HOME", "tab": "home"}
+                await fake.push_envelope("events_api", event_callback(event), accepts_response_payload=False)
+                await fake.wait_until(lambda: ADMIN in fake.home_views, TIMEOUT, "the Home view")
+                await fake.push_slash_command("/subscribe", "", user_id=ADMIN)
+                await fake.wait_until(lambda: fake.opened_views, TIMEOUT, "the modal")
+                (modal,) = fake.opened_views
+                values = {
+                    "time": {"time": {"type": "timepicker", "selected_time": "07:15"}},
+                    "zone": {"zone": {"type": "static_select", "selected_option": {"value": "Asia/Seoul"}}},
+                }
+                submission = view_submission_payload(modal, values, user_id=ADMIN)
+                await fake.push_envelope("interactive", submission, accepts_response_payload=True)
+                await fake.wait_for_posted(1, TIMEOUT)
+            home_text = str(fake.home_views[ADMIN])
+            assert "None yet. An admin types /subscribe in a channel to start them." in home_text
+            sub = state.subscription("slack", DEFAULT_CHANNEL)
+            assert (sub["time"], sub["tz"]) == ("07:15", "Asia/Seoul")
+
+    run(scenario())
