@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config, ConfigError
+from facts.store import RECORD_KINDS
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -213,6 +214,8 @@ def cmd_facts(args: argparse.Namespace) -> int:
             return EXIT_FAILURE
         print(f"valid: {catalogue.describe()}")
         return EXIT_OK
+    if args.action == "coverage":
+        return _coverage(args)
     ctx = build_context(_config())
     catalogue = ctx.catalogue
     if args.action == "add":
@@ -224,6 +227,28 @@ def cmd_facts(args: argparse.Namespace) -> int:
     json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
     print()
     return EXIT_OK
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    """Print the share of each seed's sentences cited by records; with --write, recompute the maps'
+    ``cited_by`` lists from the records (reasons for left-out sentences are kept) into facts/coverage."""
+    from facts import coverage
+    from facts.store import load_catalogue
+
+    catalogue = load_catalogue()
+    shares, problems = [], []
+    for source in coverage.seed_sources(catalogue):
+        text = coverage.seed_text(source)
+        stored = coverage.read_map(source)
+        if args.write:
+            stored = coverage.build_map(catalogue, source, text, stored)
+            Path(str(coverage.map_path(source))).write_text(coverage.dump_map(stored), encoding="utf-8")
+        problems += coverage.check_map(catalogue, source, text, stored)
+        shares.append(coverage.share(source, stored))
+    print(coverage.table(shares))
+    for problem in problems:
+        print(f"  problem: {problem}", file=sys.stderr)
+    return EXIT_FAILURE if problems else EXIT_OK
 
 
 def _add_facts(args: argparse.Namespace, ctx: Any) -> int:
@@ -380,9 +405,10 @@ def build_parser() -> argparse.ArgumentParser:
     reminders.set_defaults(func=cmd_reminders)
 
     facts = sub.add_parser("facts", help="validate or export the fact data")
-    facts.add_argument("action", choices=("validate", "export", "add"))
+    facts.add_argument("action", choices=("validate", "export", "add", "coverage"))
     facts.add_argument("--data-dir", help="validate this folder instead of the packaged data")
-    facts.add_argument("--kind", choices=("figure", "agreement", "event", "anniversary"), help="with add")
+    facts.add_argument("--kind", choices=RECORD_KINDS, help="with add")
+    facts.add_argument("--write", action="store_true", help="with coverage: recompute the sentence maps")
     facts.add_argument("--file", help="with add: a JSON file holding one record or a list of records")
     facts.set_defaults(func=cmd_facts)
 

@@ -1,7 +1,8 @@
 """Curated records and their validation.
 
 The curated data lives in ``facts/data/*.json``: one JSON list of records per file
-(``sources.json``, ``figures.json``, ``agreements.json``, ``events.json``, ``anniversaries.json``).
+(``sources.json``, ``figures.json``, ``agreements.json``, ``events.json``, ``anniversaries.json``,
+``people.json``, ``organisations.json``, ``projects.json``, ``statements.json``).
 Every record is checked here against a small schema when it is loaded; a bad record is refused
 with :class:`DataError` naming the file, the record's position and its id.
 
@@ -105,6 +106,7 @@ class Source:
     author: str | None = None
     url: str | None = None
     note: str | None = None
+    reference: str | None = None  # for an outside source: where a reader can look it up
 
     def label(self) -> str:
         """A compact citation label: ``The Astana Times, Jun 2024``."""
@@ -121,6 +123,7 @@ class Record:
     cite: tuple[Citation, ...]
     note: str | None = None
     correction: str | None = None  # set where a seed is wrong or garbled: what it said and what is right
+    same_as: str | None = None  # the record telling the same fact under another kind (search lists one)
 
     kind = "record"
 
@@ -141,6 +144,7 @@ class Figure(Record):
     as_of: PartialDate = field(default_factory=lambda: PartialDate(1900))
     phrase: str = ""
     ranked_above: tuple[str, ...] = ()
+    inferred: bool = False  # the source gives no year: ``as_of`` is the curator's inference
 
     kind = "figure"
 
@@ -170,6 +174,7 @@ class Event(Record):
     date: PartialDate = field(default_factory=lambda: PartialDate(1900))
     place: str = ""
     announced: bool = False  # an announced future milestone rather than something that happened
+    derived: str | None = None  # a milestone no source dates: how its date follows from one that does
 
     kind = "event"
 
@@ -184,6 +189,74 @@ class Anniversary(Record):
     event: str | None = None
 
     kind = "anniversary"
+
+    def sort_date(self) -> date:
+        return self.date.first_day()
+
+
+@dataclass(frozen=True)
+class Person(Record):
+    """Someone the sources name, with the role they held as of ``as_of`` (the source's date)."""
+
+    name: str = ""
+    variants: tuple[str, ...] = ()  # other spellings the sources or readers use (Toqayev, Yoon Suk-yeol)
+    role: str = ""
+    country: str = ""
+    as_of: PartialDate = field(default_factory=lambda: PartialDate(1900))
+
+    kind = "person"
+
+    def sort_date(self) -> date:
+        return self.as_of.first_day()
+
+
+@dataclass(frozen=True)
+class Organisation(Record):
+    """An association, state holding, institute, international body, ministry or company."""
+
+    name: str = ""
+    variants: tuple[str, ...] = ()
+    type: str = ""
+    country: str = ""
+    does: str = ""  # what the sources say it does in the relationship
+    as_of: PartialDate = field(default_factory=lambda: PartialDate(1900))
+
+    kind = "organisation"
+
+    def sort_date(self) -> date:
+        return self.as_of.first_day()
+
+
+@dataclass(frozen=True)
+class Project(Record):
+    """A joint project with its partners, value, capacity, place and status as of the source's date."""
+
+    name: str = ""
+    variants: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+    sector: str = ""
+    status: str = ""
+    as_of: PartialDate = field(default_factory=lambda: PartialDate(1900))
+    place: str | None = None
+    value: float | None = None  # US dollars, where a source gives one
+    capacity: str | None = None
+
+    kind = "project"
+
+    def sort_date(self) -> date:
+        return self.as_of.first_day()
+
+
+@dataclass(frozen=True)
+class Statement(Record):
+    """Who said what and when, as a source reports it (the summary says it; the citation has the words)."""
+
+    speaker: str = ""
+    date: PartialDate = field(default_factory=lambda: PartialDate(1900))
+    topic: str = ""
+    person: str | None = None  # the speaker's person record, where there is one
+
+    kind = "statement"
 
     def sort_date(self) -> date:
         return self.date.first_day()
@@ -226,6 +299,28 @@ EVENT_TYPES = (
     "other",
 )
 SOURCE_KINDS = ("seed", "outside")
+ORGANISATION_TYPES = (
+    "business_association",
+    "state_holding",
+    "institute",
+    "university",
+    "international_body",
+    "government",
+    "company",
+    "media",
+    "forum",
+)
+PROJECT_STATUSES = ("under_way", "in_operation", "planned", "proposed", "launched", "completed", "reported")
+STATEMENT_TOPICS = (
+    "areas",  # areas for cooperation a leader or official names
+    "interest",
+    "proposal",
+    "assessment",
+    "people_to_people",
+    "policy",
+    "plan",
+    "report",
+)
 
 
 @dataclass(frozen=True)
@@ -271,6 +366,10 @@ def _number(value: Any) -> float:
     return value
 
 
+def _opt_number(value: Any) -> float | None:
+    return None if value is None else _number(value)
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("must be true or false")
@@ -309,6 +408,7 @@ _COMMON = (
     _Field("cite", _citations),
     _Field("note", _opt_text, False),
     _Field("correction", _opt_text, False),
+    _Field("same_as", _opt_ident, False),
 )
 
 SCHEMAS: dict[str, tuple[type, tuple[_Field, ...]]] = {
@@ -324,6 +424,7 @@ SCHEMAS: dict[str, tuple[type, tuple[_Field, ...]]] = {
             _Field("author", _opt_text, False),
             _Field("url", _opt_text, False),
             _Field("note", _opt_text, False),
+            _Field("reference", _opt_text, False),
         ),
     ),
     "figure": (
@@ -337,6 +438,7 @@ SCHEMAS: dict[str, tuple[type, tuple[_Field, ...]]] = {
             _Field("as_of", _pdate),
             _Field("phrase", _text),
             _Field("ranked_above", _texts, False),
+            _Field("inferred", _bool, False),
         ),
     ),
     "agreement": (
@@ -360,6 +462,7 @@ SCHEMAS: dict[str, tuple[type, tuple[_Field, ...]]] = {
             _Field("date", _pdate),
             _Field("place", _text),
             _Field("announced", _bool, False),
+            _Field("derived", _opt_text, False),
         ),
     ),
     "anniversary": (
@@ -369,6 +472,54 @@ SCHEMAS: dict[str, tuple[type, tuple[_Field, ...]]] = {
             _Field("title", _text),
             _Field("date", _pdate),
             _Field("event", _opt_ident, False),
+        ),
+    ),
+    "person": (
+        Person,
+        _COMMON
+        + (
+            _Field("name", _text),
+            _Field("variants", _texts, False),
+            _Field("role", _text),
+            _Field("country", _text),
+            _Field("as_of", _pdate),
+        ),
+    ),
+    "organisation": (
+        Organisation,
+        _COMMON
+        + (
+            _Field("name", _text),
+            _Field("variants", _texts, False),
+            _Field("type", _one_of(ORGANISATION_TYPES)),
+            _Field("country", _text),
+            _Field("does", _text),
+            _Field("as_of", _pdate),
+        ),
+    ),
+    "project": (
+        Project,
+        _COMMON
+        + (
+            _Field("name", _text),
+            _Field("variants", _texts, False),
+            _Field("partners", _texts),
+            _Field("sector", _text),
+            _Field("status", _one_of(PROJECT_STATUSES)),
+            _Field("as_of", _pdate),
+            _Field("place", _opt_text, False),
+            _Field("value", _opt_number, False),
+            _Field("capacity", _opt_text, False),
+        ),
+    ),
+    "statement": (
+        Statement,
+        _COMMON
+        + (
+            _Field("speaker", _text),
+            _Field("date", _pdate),
+            _Field("topic", _one_of(STATEMENT_TOPICS)),
+            _Field("person", _opt_ident, False),
         ),
     ),
 }

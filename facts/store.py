@@ -31,8 +31,48 @@ DATA_FILES = (
     ("agreements.json", "agreement"),
     ("events.json", "event"),
     ("anniversaries.json", "anniversary"),
+    ("people.json", "person"),
+    ("organisations.json", "organisation"),
+    ("projects.json", "project"),
+    ("statements.json", "statement"),
 )
-RECORD_KINDS = ("figure", "agreement", "event", "anniversary")
+RECORD_KINDS = (
+    "figure",
+    "agreement",
+    "event",
+    "anniversary",
+    "person",
+    "organisation",
+    "project",
+    "statement",
+)
+PLURALS = {
+    "figure": "figures",
+    "agreement": "agreements",
+    "event": "events",
+    "anniversary": "anniversaries",
+    "person": "people",
+    "organisation": "organisations",
+    "project": "projects",
+    "statement": "statements",
+}
+# Fields a reader sees in an answer; words found only elsewhere (notes, corrections, the quoted
+# sentences) still find the record, but rank below a match in what is shown.
+VISIBLE_FIELDS = (
+    "title",
+    "name",
+    "role",
+    "does",
+    "place",
+    "phrase",
+    "sector",
+    "metric",
+    "type",
+    "speaker",
+    "capacity",
+    "country",
+)
+LIST_FIELDS = ("parties", "ranked_above", "variants", "partners")
 
 
 def _sort_key(record: Any) -> tuple:
@@ -49,7 +89,12 @@ class Catalogue:
         self._kind_keys: dict[str, list[tuple]] = {kind: [] for kind in RECORD_KINDS}
         self.by_kind_year: dict[tuple[str, int], list[Any]] = defaultdict(list)
         self.by_metric: dict[str, list[Figure]] = defaultdict(list)
-        self.by_word: dict[str, set[str]] = defaultdict(set)
+        self.by_word: dict[str, set[str]] = defaultdict(set)  # every word of a record, shown or not
+        self.shown_words: dict[str, set[str]] = defaultdict(set)  # words of what an answer shows
+        self.name_words: dict[str, set[str]] = defaultdict(set)  # words of a record's name or title
+        # people and organisations by each of their names, folded by facts.text.words
+        self.by_name: dict[str, str] = {}
+        self.by_source: dict[str, list[str]] = defaultdict(list)  # source id -> ids of records citing it
         # anniversaries by (month, day) of their origin; 0 stands for "not known" (month or year precision)
         self.anniversaries_by_day: dict[tuple[int, int], list[Anniversary]] = defaultdict(list)
         # events by the first day their date can mean (what reminders observe)
@@ -105,15 +150,32 @@ class Catalogue:
             self.anniversaries_by_day[(record.date.month, record.date.day)].append(record)
         elif isinstance(record, Event):
             self.events_by_day[record.date.first_day()].append(record)
-        for word in set(words(_searchable_text(record))):
+        shown = set(words(visible_text(record)))
+        for word in shown:
+            self.shown_words[word].add(record.id)
+        for word in shown | set(words(hidden_text(record))):
             self.by_word[word].add(record.id)
+        for word in set(words(name_text(record))):
+            self.name_words[word].add(record.id)
+        for name in names_of(record):
+            self.by_name.setdefault(name_key(name), record.id)
+        for source_id in record.sources:
+            self.by_source[source_id].append(record.id)
 
     def check_references(self, where: str) -> None:
-        """Agreements name their occasion and anniversaries their event: both must exist."""
+        """Agreements name their occasion and anniversaries their event: both must exist; a record
+        restating another (``same_as``) and a statement's speaker (``person``) must exist too."""
         for record in self.by_id.values():
             ref = getattr(record, "occasion", None) or getattr(record, "event", None)
             if ref and not isinstance(self.by_id.get(ref), Event):
                 raise DataError(f"{where} (id {record.id!r}): refers to unknown event {ref!r}")
+            if record.same_as and record.same_as not in self.by_id:
+                raise DataError(
+                    f"{where} (id {record.id!r}): same_as names unknown record {record.same_as!r}"
+                )
+            person = getattr(record, "person", None)
+            if person and getattr(self.by_id.get(person), "kind", None) != "person":
+                raise DataError(f"{where} (id {record.id!r}): names unknown person {person!r}")
 
     # -- queries --------------------------------------------------------------------------------
 
@@ -146,6 +208,67 @@ class Catalogue:
         newest = heapq.nlargest(limit, (self.by_id[i] for i in hits), key=_sort_key)
         return len(hits), newest
 
+    def search(self, query_words: list[str], limit: int) -> tuple[int, list[tuple[Any, bool]]]:
+        """Records holding every query word, as ``(record, shown)`` pairs: matches in what an answer
+        shows first (newest first), then matches only in notes or quoted sentences. A record restating
+        another one that also matched (``same_as``) is left out, so one fact is listed once."""
+        hits = self.ids_with_all(query_words)
+        if not hits:
+            return 0, []
+        hits = {i for i in hits if self.by_id[i].same_as not in hits}
+        shown: set[str] | None = None
+        for word in query_words:
+            ids = self.shown_words.get(word, set())
+            shown = (hits & ids) if shown is None else (shown & ids)
+        shown = shown or set()
+        named = set(shown)  # the query names the record itself (BAKAD -> the BAKAD project): first of all
+        for word in query_words:
+            named &= self.name_words.get(word, set())
+        # within those, a record the query names exactly ("Samsung") before one whose name holds it
+        # ("Household appliance production with Samsung Electronics")
+        exact = " ".join(query_words)
+
+        def naming(record: Any) -> tuple:
+            names = (
+                getattr(record, "name", None),
+                getattr(record, "title", None),
+                *getattr(record, "variants", ()),
+            )
+            return (any(n and name_key(n) == exact for n in names), _sort_key(record))
+
+        first = heapq.nlargest(limit, (self.by_id[i] for i in named), key=naming)
+        first += heapq.nlargest(limit - len(first), (self.by_id[i] for i in shown - named), key=_sort_key)
+        rest = heapq.nlargest(limit - len(first), (self.by_id[i] for i in hits - shown), key=_sort_key)
+        return len(hits), [(r, True) for r in first] + [(r, False) for r in rest]
+
+    def ids_with_all(self, query_words: list[str]) -> set[str]:
+        hits: set[str] | None = None
+        for word in sorted(set(query_words), key=lambda w: len(self.by_word.get(w, ()))):
+            ids = self.by_word.get(word)
+            if not ids:
+                return set()
+            hits = ids if hits is None else hits & ids
+            if not hits:
+                return set()
+        return hits or set()
+
+    def shown_match(self, record_id: str, query_words: list[str]) -> bool:
+        """Whether every query word is in what an answer shows of the record (not only in its notes)."""
+        return all(record_id in self.shown_words.get(w, ()) for w in query_words)
+
+    def entity(self, name: str) -> Any | None:
+        """The person or organisation called ``name`` (any spelling variant), or None."""
+        rid = self.by_name.get(name_key(name))
+        return self.by_id.get(rid) if rid else None
+
+    def mentions(self, record: Any) -> set[str]:
+        """Ids of the records naming a person or organisation (by any of its names), itself excluded."""
+        found: set[str] = set()
+        for name in names_of(record):
+            found |= self.ids_with_all(words(name))
+        found.discard(record.id)
+        return found
+
     def vocabulary(self) -> Iterable[str]:
         return self.by_word.keys()
 
@@ -155,28 +278,48 @@ class Catalogue:
 
     def describe(self) -> str:
         """``7 sources, 33 figures, 18 agreements, 20 events, 4 anniversaries``: what is loaded."""
-        plurals = {
-            "figure": "figures",
-            "agreement": "agreements",
-            "event": "events",
-            "anniversary": "anniversaries",
-        }
-        counts = ", ".join(f"{len(self.of_kind(kind))} {word}" for kind, word in plurals.items())
+        counts = ", ".join(f"{len(self.of_kind(kind))} {word}" for kind, word in PLURALS.items())
         return f"{len(self.sources)} sources, {counts}"
 
     def __len__(self) -> int:
         return len(self.by_id)
 
 
-def _searchable_text(record: Any) -> str:
+def visible_text(record: Any) -> str:
+    """What answers show of a record: its summary and descriptive fields (and its id, shown as a link)."""
     parts = [record.summary, record.id.replace("-", " ")]
-    for name in ("title", "place", "phrase", "sector", "metric", "type", "note", "correction"):
+    for name in VISIBLE_FIELDS:
         value = getattr(record, name, None)
         if isinstance(value, str):
             parts.append(value.replace("_", " "))
-    parts.extend(getattr(record, "parties", ()))
-    parts.extend(getattr(record, "ranked_above", ()))
+    for name in LIST_FIELDS:
+        parts.extend(getattr(record, name, ()))
     return " ".join(parts)
+
+
+def hidden_text(record: Any) -> str:
+    """What only /source shows: curator's notes, corrections and the quoted sentences."""
+    parts = [record.note or "", record.correction or "", getattr(record, "derived", None) or ""]
+    parts.extend(c.quote for c in record.cite)
+    return " ".join(parts)
+
+
+def name_text(record: Any) -> str:
+    """A record's own name: a person's, organisation's or project's names, or an event's title."""
+    parts = [getattr(record, "name", None) or "", getattr(record, "title", None) or ""]
+    parts.extend(getattr(record, "variants", ()))
+    return " ".join(parts)
+
+
+def names_of(record: Any) -> tuple[str, ...]:
+    name = getattr(record, "name", None)
+    if record.kind not in ("person", "organisation") or not name:
+        return ()
+    return (name, *getattr(record, "variants", ()))
+
+
+def name_key(name: str) -> str:
+    return " ".join(words(name))
 
 
 # -- loading the curated data ------------------------------------------------------------------

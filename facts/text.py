@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-_WORD_RE = re.compile(r"[0-9a-zа-яё]+", re.IGNORECASE)
+WORD_RE = re.compile(r"[0-9a-zа-яё]+", re.IGNORECASE)
 
 # Whole-phrase variants, folded before splitting into words.
 _PHRASES = {
@@ -68,7 +68,7 @@ def words(text: str) -> list[str]:
     """The normalised, stop-word-free words of a text, in order."""
     folded = _PHRASE_RE.sub(lambda m: _PHRASES[m.group(0)], text.lower())
     out = []
-    for raw in _WORD_RE.findall(folded):
+    for raw in WORD_RE.findall(folded):
         word = normalise_word(raw)
         if word not in STOP_WORDS:
             out.append(word)

@@ -43,12 +43,13 @@ def test_citations_carry_no_file_names(ask):
 
 
 def test_footer_dates_the_answer_by_its_cited_sources(ask):
-    # the 2019 programme rests on 004 alone (Aug 2021); the referendum on 000 and 002 (Sep 2024)
-    old = ask("/source agr-2019-fresh-wind")
+    # the Fresh Wind programme rests on 004 alone (Aug 2021); the referendum on 000 and 002 (Sep 2024)
+    old = ask("/source prj-fresh-wind")
     assert cited_outlets(old, old.sections[0].items[0]) == ["unattributed article, Aug 2021"]
     assert old.footer.endswith("Sources up to Aug 2021.")
     assert ask("/source evt-2024-10-06-referendum").footer.endswith("Sources up to Sep 2024.")
-    assert ask("/timeline 2021").footer.endswith("Sources up to Aug 2021.")
+    # 2021 cites the veterans ministry's release of 15 Aug 2021 (an outside source dated to the day)
+    assert ask("/timeline 2021").footer.endswith("Sources up to 15 Aug 2021.")
 
 
 def test_clip_cuts_at_a_word_and_marks_the_cut():

@@ -106,13 +106,16 @@ def test_facts_validate_needs_a_folder(tmp_path):
 def test_facts_validate_and_export(tmp_path):
     valid = kazkor("facts", "validate", tmp_path=tmp_path)
     assert valid.returncode == 0
-    assert valid.stdout.strip() == "valid: 7 sources, 33 figures, 18 agreements, 20 events, 4 anniversaries"
+    assert valid.stdout.strip() == (
+        "valid: 7 sources, 33 figures, 16 agreements, 23 events, 4 anniversaries, "
+        "12 people, 38 organisations, 10 projects, 56 statements"
+    )
     export = kazkor("facts", "export", tmp_path=tmp_path)
     import json
 
     payload = json.loads(export.stdout)
     ids = {r["id"] for r in payload["records"]}
-    assert "evt-2024-10-06-referendum" in ids and len(ids) == 33 + 18 + 20 + 4
+    assert "evt-2024-10-06-referendum" in ids and len(ids) == 33 + 16 + 23 + 4 + 12 + 38 + 10 + 56
 
 
 def test_facts_validate_names_the_bad_record(tmp_path):

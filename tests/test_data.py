@@ -149,14 +149,19 @@ def test_trade_turnover_figures():
         assert hits, f"no trade figure for {year} from {source}"
         return hits
 
-    (t21,) = find("2021", "seoul-summit-2021-08")
-    assert t21.value == 4e9 and t21.unit == "USD"
+    # 004: "During a press conference, ... Toqayev shared the number USD 4 Billion": stated in Aug 2021,
+    # for no stated period (not a full-year 2021 turnover)
+    (t21,) = find("2021-08", "seoul-summit-2021-08")
+    assert t21.value == 4e9 and t21.unit == "USD" and not t21.inferred
+    assert "period not given" in t21.summary and "press conference" in t21.summary
     (t22,) = find("2022", "korea-post-2023-09")
     assert t22.value == 6e9 and t22.qualifier == "more_than"
     assert "last year" in t22.phrase
     for source in ("astana-times-2024-06", "diplomacy-journal-2024-09"):
         for f in find("2023", source):
-            assert f.value == 6e9 and f.unit == "USD"
+            # 001 and 002 say "$6 billion" with no year: 2023 is inferred, and the answer says so
+            assert f.value == 6e9 and f.unit == "USD" and f.inferred
+            assert "no year given (2023 inferred)" in f.summary
 
 
 def _stated(metric: str) -> set[tuple]:

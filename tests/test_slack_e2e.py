@@ -144,7 +144,8 @@ def test_umbrella_command_and_usage_errors(tmp_path, make_ctx):
                 _, _, amp = await post_command(http, runtime, fake, "/search", "lithium &amp; rare", "amp")
                 (want,) = expected(ctx, "/search lithium & rare")
                 assert message_of(amp) == want and "&amp;amp;" not in amp["text"]
-                assert amp["text"].startswith("1 result for “lithium &amp; rare”")  # escaped once, for mrkdwn
+                # escaped once, for mrkdwn
+                assert amp["text"].startswith("3 results for “lithium &amp; rare”")
             assert fake.responses == []
 
     run(scenario())

@@ -16,8 +16,10 @@ from bot.commands.args import UsageError
 from bot.commands.context import Context
 from bot.commands.lookup import search, source
 from bot.commands.parse import Command, ParseError, parse
+from bot.commands.projects import projects
 from bot.commands.timeline import timeline, upcoming
 from bot.commands.trade import trade
+from bot.commands.who import who
 from bot.i18n import N_
 from bot.reply import Item, Reply, ReplyBuilder, usage
 from facts.store import StateBusy
@@ -91,12 +93,27 @@ for _spec in (
         "/upcoming 60",
     ),
     Spec(
-        "search", _args_only(search), N_("figures, agreements and events matching words."), "/search lithium"
+        "search",
+        _args_only(search),
+        N_("anything the sources name: people, firms, numbers."),
+        "/search BAKAD",
+    ),
+    Spec(
+        "who",
+        _args_only(who),
+        N_("a person or organisation, and every record naming them."),
+        "/who Arystanov",
+    ),
+    Spec(
+        "projects",
+        _args_only(projects),
+        N_("joint projects: partners, value and status."),
+        "/projects energy",
     ),
     Spec(
         "source",
         _args_only(source),
-        N_("the sentence and source behind a record."),
+        N_("the sentence behind a record, or what a source backs."),
         "/source evt-2024-10-06-referendum",
     ),
     Spec("help", _help, N_("this list."), "/help"),
@@ -108,7 +125,14 @@ from bot.commands import language as _language  # noqa: E402, F401
 from bot.commands import subscriptions as _subscriptions  # noqa: E402, F401
 from bot.commands.language import localized  # noqa: E402
 
-ALIASES = {"start": "help", "commands": "help", "agreement": "agreements", "events": "timeline"}
+ALIASES = {
+    "start": "help",
+    "commands": "help",
+    "agreement": "agreements",
+    "events": "timeline",
+    "project": "projects",
+    "whois": "who",
+}
 
 
 def dispatch(command: Command, ctx: Context) -> Reply:

@@ -144,3 +144,15 @@ def quote_items(builder: ReplyBuilder, catalogue: Catalogue, record: Any) -> lis
         else:  # an outside source's citation is a short statement of what it says, not its words
             items.append(Item(f"{citation.quote} (what the source states; not a quotation)", (n,)))
     return items
+
+
+def snippet(text: str, start: int, end: int, width: int = 90) -> str:
+    """About ``width`` characters of ``text`` around ``text[start:end]``, with ellipses where cut."""
+    left = max(0, start - (width - (end - start)) // 2)
+    right = min(len(text), left + width)
+    left = max(0, right - width)
+    if left > 0:
+        left = text.find(" ", left) + 1 or left
+    if right < len(text):
+        right = text.rfind(" ", start, right) if text.rfind(" ", start, right) > end else right
+    return f"{'…' if left > 0 else ''}{text[left:right].strip()}{'…' if right < len(text) else ''}"

@@ -1,23 +1,39 @@
-"""/search WORDS and /source ID."""
+"""/search WORDS and /source ID (a record id or a source id)."""
 
 from __future__ import annotations
 
 import difflib
+from typing import Any
 
 from bot.commands.args import UsageError
 from bot.commands.context import Context
-from bot.commands.format import quote_items, record_item
+from bot.commands.format import MAX_ITEM_CHARS, clip, fitted, quote_items, record_item, snippet, source_label
 from bot.commands.spelling import correct
 from bot.reply import Item, Reply, ReplyBuilder
-from facts.text import words
+from facts.store import PLURALS, Catalogue
+from facts.text import WORD_RE, normalise_word, words
 
 MAX_RESULTS = 20
-KIND_HEADINGS = {
-    "figure": "Figures",
-    "agreement": "Agreements",
-    "event": "Events",
-    "anniversary": "Anniversaries",
-}
+MAX_BACKED = 40  # records listed under /source SOURCE-ID; the count says how many there are
+KIND_HEADINGS = {kind: plural.capitalize() for kind, plural in PLURALS.items()}
+
+
+def matched_text(record: Any, query: list[str]) -> str:
+    """The words around the first query word in the record's note or quoted sentence holding the most
+    query words (what made an unshown field match)."""
+    wanted = set(query)
+    texts = [c.quote for c in record.cite]
+    texts += [t for t in (record.note, record.correction, getattr(record, "derived", None)) if t]
+    best, best_score, best_span = "", 0, (0, 0)
+    for text in texts:
+        found = [(m, normalise_word(m.group(0))) for m in WORD_RE.finditer(text)]
+        score = len({w for _, w in found} & wanted)
+        if score > best_score:
+            first = next(m for m, w in found if w in wanted)
+            best, best_score, best_span = text, score, (first.start(), first.end())
+    if not best:
+        return clip(texts[0], 90) if texts else ""
+    return snippet(best, *best_span, width=70)
 
 
 def search(args: tuple[str, ...], ctx: Context) -> Reply:
@@ -31,7 +47,7 @@ def search(args: tuple[str, ...], ctx: Context) -> Reply:
         raise UsageError("Say what to search for.")
     catalogue = ctx.catalogue
     corrected = correct(query, catalogue, catalogue.by_word)
-    total, hits = catalogue.matching(corrected, ctx.list_limit(MAX_RESULTS))
+    total, hits = catalogue.search(corrected, ctx.list_limit(MAX_RESULTS))
     shown_query = " ".join(args)
     if not hits:
         builder = ReplyBuilder(f"Nothing matches “{shown_query}”.")
@@ -41,12 +57,19 @@ def search(args: tuple[str, ...], ctx: Context) -> Reply:
     if corrected != query:
         builder.footer = f"Searched for: {' '.join(corrected)}"
     by_kind: dict[str, list[Item]] = {}
-    for record in hits:
-        when = record.sort_date().year
-        text = f"{record.summary} ({when}) · id {record.id}"
-        by_kind.setdefault(record.kind, []).append(record_item(builder, catalogue, record, text))
-    for kind, items in by_kind.items():
-        builder.section(KIND_HEADINGS[kind], items)
+    mentioned: list[Item] = []
+    for record, shown in hits:
+        if shown:
+            text = record.summary
+            by_kind.setdefault(record.kind, []).append(fitted(record_item(builder, catalogue, record, text)))
+        else:
+            # which record (its summary, cut short) and the words of it that matched
+            text = f"{clip(record.summary, 55)} — “{matched_text(record, corrected)}”"
+            mentioned.append(fitted(record_item(builder, catalogue, record, text)))
+    for kind in by_kind:  # in rank order: the kind of the record the query names comes first
+        builder.section(KIND_HEADINGS[kind], by_kind[kind])
+    if mentioned:
+        builder.section("Also in quoted sentences and notes", mentioned)
     if total > len(hits):
         more = f"{total - len(hits)} more: add a word to narrow the search."
         builder.footer = f"{builder.footer}. {more}" if builder.footer else more
@@ -55,9 +78,11 @@ def search(args: tuple[str, ...], ctx: Context) -> Reply:
 
 def source(args: tuple[str, ...], ctx: Context) -> Reply:
     if len(args) != 1:
-        raise UsageError("Give one record id.")
+        raise UsageError("Give one record id or source id.")
     record_id = args[0].strip().lower()
     catalogue = ctx.catalogue
+    if record_id in catalogue.sources:
+        return _source_backs(catalogue, record_id)
     record = catalogue.by_id.get(record_id)
     if record is None:
         # compare against ids sharing the first few characters only: a full scan of 100,000 ids is slow
@@ -66,9 +91,12 @@ def source(args: tuple[str, ...], ctx: Context) -> Reply:
             if len(catalogue) > 5000
             else catalogue.by_id
         )
-        close = difflib.get_close_matches(record_id, candidates, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(record_id, [*candidates, *catalogue.sources], n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]}?" if close else ""
-        raise UsageError(f"No record {record_id!r}.{hint} Record ids appear in /search results.")
+        raise UsageError(
+            f"No record or source {record_id!r}.{hint} Record ids appear in /search results; "
+            f"source ids are {', '.join(catalogue.sources)}."
+        )
     builder = ReplyBuilder(f"{record.summary}")
     builder.section("What the source says", quote_items(builder, catalogue, record))
     notes = []
@@ -80,4 +108,32 @@ def source(args: tuple[str, ...], ctx: Context) -> Reply:
         builder.section("Curator's notes", notes)
     files = ", ".join(f for f in (catalogue.sources[s].file for s in record.sources) if f)
     builder.footer = f"Record {record.id} ({record.kind})" + (f"; source file {files}" if files else "")
+    return builder.build()
+
+
+def _source_backs(catalogue: Catalogue, source_id: str) -> Reply:
+    """``/source SOURCE-ID``: what the source is and every record it backs, by kind."""
+    src = catalogue.sources[source_id]
+    builder = ReplyBuilder(clip(f"{source_label(src)}: {src.title}", MAX_ITEM_CHARS))
+    about = [Item(f"Source id {src.id}" + (f", by {src.author}" if src.author else ""))]
+    if src.file:
+        about.append(Item(f"Seed file {src.file}"))
+    if src.reference or src.url:
+        about.append(Item(f"Look it up: {src.reference or src.url}"))
+    builder.section("Source", about)
+    backed = [catalogue.by_id[i] for i in catalogue.by_source.get(source_id, [])]
+    shown = 0
+    for kind, heading in KIND_HEADINGS.items():
+        records = [r for r in backed if r.kind == kind]
+        room = MAX_BACKED - shown
+        if not records or room <= 0:
+            continue
+        items = [fitted(Item(r.summary, (), r.id)) for r in records[:room]]
+        shown += len(items)
+        builder.section(f"{heading} ({len(records)})", items)
+    if not backed:
+        builder.section("Backs", [Item("No record cites this source.")])
+    builder.footer = f"{len(backed)} records cite {source_id}" + (
+        f"; the first {shown} are listed. Narrow with /search WORDS." if shown < len(backed) else "."
+    )
     return builder.build()

@@ -26,8 +26,9 @@ def timeline(args: tuple[str, ...], ctx: Context) -> Reply:
     shown = events[: ctx.list_limit(MAX_ITEMS)]
     items = []
     for event in shown:
-        announced = " (announced)" if event.announced else ""
-        text = f"{event.date.human()} — {event.title}{announced}, {event.place}: {event.summary}"
+        # a plan the sources announce, or a date no source gives but one follows from (say which)
+        mark = " (planned)" if event.announced else " (derived)" if event.derived else ""
+        text = f"{event.date.human()} — {event.title}{mark}, {event.place}: {event.summary}"
         items.append(record_item(builder, catalogue, event, text))
     builder.section("Events in date order", items)
     if len(events) > len(shown):
