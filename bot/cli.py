@@ -10,7 +10,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 from dataclasses import asdict, fields, is_dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -76,6 +75,8 @@ def build_context(config: Config, *, with_state: bool = True, writer: bool = Fal
 
 def show_reply(reply: Any) -> None:
     """Print the plain-text answer; write each attached file (a chart, a calendar) and print its path."""
+    import tempfile
+
     from bot.render.plain import render_plain
 
     print(render_plain(reply))

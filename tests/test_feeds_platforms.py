@@ -140,3 +140,50 @@ def test_reminder_posts_carry_an_add_to_calendar_link_when_a_public_url_is_set(t
             assert "Add to calendar" not in week_ahead.visible_text
 
     run(scenario())
+
+
+def test_the_chart_control_under_trade_posts_the_picture_on_telegram(tmp_path, make_ctx):
+    from tests.test_telegram_buttons import ask, press
+
+    ctx = make_ctx()
+
+    async def scenario():
+        async with FakeTelegram() as fake, running(telegram_config(tmp_path, fake), ctx):
+            message = await ask(fake, GROUP, "/trade", chat_type="group")
+            assert "Chart" in [label for label, _ in fake.buttons(message)]
+            await press(fake, message, "Chart", user_id=2002)
+            (photo,) = await fake.wait_for_files(1, TIMEOUT)
+            assert photo.method == "sendPhoto" and photo.filename == "kazkor-trade-chart.png"
+            assert Image.open(io.BytesIO(photo.data)).size == (WIDTH_PX, HEIGHT_PX)
+            # the chart's text came as a new message, the /trade answer stays where it was
+            assert fake.sent[-1].visible_text.startswith(
+                "Kazakhstan–Korea trade and Korean investment: chart"
+            )
+            assert fake.shown(message).startswith("Kazakhstan–Korea trade and investment")
+            chart_message = fake.sent[-1]
+            assert "Chart" not in [label for label, _ in fake.buttons(chart_message)]
+
+    run(scenario())
+
+
+def test_the_chart_control_under_trade_shares_the_picture_on_slack(tmp_path, make_ctx):
+    from tests.test_slack_buttons import labels, press
+
+    ctx = make_ctx()
+
+    async def scenario():
+        async with (
+            FakeSlack() as fake,
+            running(http_config(tmp_path, fake), ctx) as runtime,
+            aiohttp.ClientSession() as http,
+        ):
+            _, _, body = await post_command(http, runtime, fake, "/trade", "", "t")
+            assert "Chart" in labels(body["blocks"])
+            chart = await press(http, runtime, fake, body["blocks"], "Chart", "c")
+            assert chart.body["replace_original"] is False and chart.response_type == "in_channel"
+            assert chart.text.startswith("Kazakhstan–Korea trade and Korean investment: chart")
+            (shared,) = await fake.wait_for_files(1, TIMEOUT)
+            assert shared.filename == "kazkor-trade-chart.png" and shared.channel_id == "C0KAZKOR"
+            assert shared.alt_txt.startswith("Trade turnover by year:")
+
+    run(scenario())

@@ -76,6 +76,9 @@ def interactive(command: Command, ctx: Context, page: int = 0, view: str = "") -
         moves.append(Action("Next", name, command.args, page + 1))
     if name not in NO_SOURCES_BUTTON and _record_ids(shown):
         moves.append(Action("Sources", name, command.args, page, VIEW_SOURCES))
+    if name == "trade" and [arg.lower() for arg in command.args] != ["chart"]:
+        # the figures as a picture (bot.feeds registers /trade chart), posted as a new message
+        moves.append(Action("Chart", "trade", ("chart",), view=VIEW_NEW_MESSAGE))
     if moves:
         rows.append(ActionRow(tuple(moves)))
     return dataclasses.replace(shown, actions=tuple(rows))

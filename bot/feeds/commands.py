@@ -1,7 +1,9 @@
 """/calendar (feed links + the .ics file) and /trade chart, registered into the shared command core.
 
 They live here, not in ``bot.commands``, because they build feeds and charts (``bot.feeds`` sits above
-the core). Importing this module registers them; ``bot.platforms.inbound`` and ``bot.cli`` do.
+the core). Importing this module registers them; ``bot.platforms.inbound`` and ``bot.cli`` do. It
+stays light: the feed and chart modules are imported when one of these commands runs, so `kazkor ask
+/trade` pays nothing for them.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from bot.commands.context import Context
 from bot.commands.format import cite, figure_value
 from bot.commands.parse import Command
 from bot.commands.subscriptions import is_admin
-from bot.feeds.calendar import FEEDS, MEDIA_TYPE
-from bot.feeds.chart import CHARTS, METRIC_NAMES, alt_text, chart_data
 from bot.feeds.tokens import feed_token, rotate_feed_token
 from bot.feeds.urls import channel_feed_url, public_feed_url
 from bot.reminders.subscription import describe_leads, leads_of
@@ -31,6 +31,8 @@ ROTATE_REFUSAL = "Only channel admins can change this channel's calendar address
 
 def calendar_file(ctx: Context, sub: dict[str, Any] | None) -> Attachment:
     """The .ics file: the channel's feed when it has reminders, else the public one."""
+    from bot.feeds.calendar import FEEDS, MEDIA_TYPE
+
     catalogue, clock, tz = ctx.catalogue, ctx.clock, ctx.tz
 
     def produce() -> bytes:
@@ -127,6 +129,8 @@ def trade_chart(ctx: Context) -> Reply:
     """The figures the chart draws, as text (what the picture shows, for anyone who cannot see it),
     with the PNG attached; the picture is drawn by the front end off the event loop, once per data
     version."""
+    from bot.feeds.chart import CHARTS, METRIC_NAMES, alt_text, chart_data
+
     catalogue = ctx.catalogue
     data = chart_data(catalogue)
     builder = ReplyBuilder(CHART_TITLE)

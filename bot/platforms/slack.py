@@ -381,6 +381,12 @@ class SlackFrontEnd:
             await send(**first, replace_original=True)
             for message in rest:
                 await send(**message, response_type="in_channel", replace_original=False)
+        if rendered.attachments:  # e.g. the "Chart" control under /trade
+
+            async def tell(**message: Any) -> Any:
+                return await send(**message, replace_original=False)
+
+            await self._upload_files({"channel_id": channel}, tell, client, rendered)
         self.replies.report(command, started)
 
     # --- App Home --------------------------------------------------------------------------------

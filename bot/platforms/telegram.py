@@ -384,6 +384,8 @@ class TelegramFrontEnd:
                 await self._post(context, chat.id, thread, rendered.parts)
             else:
                 await self._edit(context, query, message, thread, rendered)
+            for attachment in rendered.attachments:  # e.g. the "Chart" control under /trade
+                await self._send_file(context, chat.id, attachment, thread)
             self.replies.report(command, started)
         finally:
             if not answered:  # whatever failed, the button must not keep spinning
