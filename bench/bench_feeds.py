@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_memory import free_port, memory, wait  # noqa: E402
+from bench.bench_memory import free_port, memory, print_memory, wait  # noqa: E402
 from tests.standins.telegram_api import FakeTelegram  # noqa: E402
 
 TIMEOUT = 60.0
@@ -223,12 +223,7 @@ def main() -> None:
     print(f"  public feed {size / 1024:.0f} KiB")
     print()
     print("kazkor run (Telegram long polling against the stand-in, KAZKOR_PUBLIC_URL set)")
-    print(f"{'moment':<40} {'RSS MB':>8} {'peak MB':>8}")
-    for label, values in rows:
-        print(f"{label:<40} {values['VmRSS']:>8.1f} {values['VmHWM']:>8.1f}")
-    peak = max(values["VmHWM"] for _, values in rows)
-    print()
-    print(f"peak RSS {peak:.1f} MB (target < 150 MB) {'OK' if peak < 150 else 'ABOVE TARGET'}")
+    print_memory(rows, 150, width=40)
 
 
 if __name__ == "__main__":

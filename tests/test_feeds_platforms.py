@@ -5,6 +5,7 @@ the feeds on `kazkor run`'s one HTTP server."""
 from __future__ import annotations
 
 import io
+from contextlib import asynccontextmanager
 
 import aiohttp
 from icalendar import Calendar
@@ -19,6 +20,17 @@ from tests.test_telegram_e2e import telegram_config
 
 GROUP = -500
 DIPLOMATIC_2025 = "ann-1992-01-28-diplomatic-relations-2025@kazkor"  # make_ctx's clock: Sep 2024
+
+
+@asynccontextmanager
+async def slack_running(tmp_path, ctx):
+    """The Slack stand-in, `kazkor run` in HTTP mode against it, and a client session."""
+    async with (
+        FakeSlack() as fake,
+        running(http_config(tmp_path, fake), ctx) as runtime,
+        aiohttp.ClientSession() as http,
+    ):
+        yield fake, runtime, http
 
 
 def uids(body: bytes) -> set[str]:
@@ -57,11 +69,7 @@ def test_slack_shares_the_chart_with_alt_text_and_the_calendar_file(tmp_path, ma
     ctx = make_ctx()
 
     async def scenario():
-        async with (
-            FakeSlack() as fake,
-            running(http_config(tmp_path, fake), ctx) as runtime,
-            aiohttp.ClientSession() as http,
-        ):
+        async with slack_running(tmp_path, ctx) as (fake, runtime, http):
             status, _, body = await post_command(http, runtime, fake, "/trade", "chart", "chart")
             assert status == 200 and body["response_type"] == "in_channel"
             assert "2021 trade turnover: US$4 billion" in body["text"]
@@ -172,11 +180,7 @@ def test_the_chart_control_under_trade_shares_the_picture_on_slack(tmp_path, mak
     ctx = make_ctx()
 
     async def scenario():
-        async with (
-            FakeSlack() as fake,
-            running(http_config(tmp_path, fake), ctx) as runtime,
-            aiohttp.ClientSession() as http,
-        ):
+        async with slack_running(tmp_path, ctx) as (fake, runtime, http):
             _, _, body = await post_command(http, runtime, fake, "/trade", "", "t")
             assert "Chart" in labels(body["blocks"])
             chart = await press(http, runtime, fake, body["blocks"], "Chart", "c")
