@@ -56,6 +56,12 @@ Set at least one of:
 See deploy/.env.example for every setting. To try the commands without a platform: kazkor console"""
 
 
+REPLICAS_NEED_WEBHOOK = """\
+kazkor run: KAZKOR_STATE_URL is PostgreSQL, where several replicas share one database, and Telegram
+polling cannot be shared between replicas (a second poller gets Conflict). Set TELEGRAM_WEBHOOK_URL
+(https://your.host/telegram) and TELEGRAM_WEBHOOK_SECRET; see docs/state.md."""
+
+
 @dataclass
 class Service:
     """Something with an async start and stop, run for the lifetime of ``kazkor run``."""
@@ -83,10 +89,12 @@ class Runtime:
     platform_retry_delays: tuple[float, ...] = PLATFORM_RETRY_DELAYS
     down: set[str] = field(default_factory=set)  # platforms not serving: could not start (yet)
     calendar_url: str | None = None  # the public calendar feed: "Add to calendar" in reminder posts
+    leadership: Any = None  # bot.state.leader.Leadership: whether this replica runs the scheduler
+    reminders: Any = None  # bot.reminders.schedule.ReminderService (runs while this replica leads)
 
     @property
     def state(self) -> Any:
-        """The state store (subscriptions, ledger): ``facts.store.StateStore``."""
+        """The state store (subscriptions, ledger): ``bot.state.StateStore``."""
         return self.ctx.state
 
     @property
@@ -329,7 +337,16 @@ def run(config: Config) -> int:
     if no_platform(config):
         print(NO_PLATFORM_MESSAGE, file=sys.stderr)
         return EXIT_USAGE
+    if config.postgres and config.telegram_enabled and not config.telegram_webhook_url:
+        print(REPLICAS_NEED_WEBHOOK, file=sys.stderr)
+        return EXIT_USAGE
     from bot.cli import build_context
 
-    ctx = build_context(config, writer=True)  # loads the catalogue and the state once; one writer
-    return asyncio.run(main(config, ctx))
+    # Loads the catalogue and the state once. On SQLite this process takes the scheduler lock now (one
+    # `kazkor run` per file); on PostgreSQL replicas are elected while they run (bot.state.leader).
+    ctx = build_context(config, writer=not config.postgres, command="kazkor run")
+    try:
+        return asyncio.run(main(config, ctx))
+    finally:
+        if ctx.state is not None:
+            ctx.state.close()

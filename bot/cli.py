@@ -29,40 +29,69 @@ def _config() -> Config:
         raise SystemExit(EXIT_USAGE) from None
 
 
-def build_context(config: Config, *, with_state: bool = True, writer: bool = False):
-    """Load the catalogue (and the facts added to the state file) into a command context.
+def build_context(
+    config: Config,
+    *,
+    with_state: bool = True,
+    writer: bool = False,
+    command: str = "kazkor",
+    state_optional: bool = False,
+):
+    """Load the catalogue (and the facts added with ``kazkor facts add``) into a command context, with
+    the state store.
 
-    ``writer``: this process changes the state all along (``run``, ``post-due``): take the state
-    file's lock now, and stop with a clear message if another kazkor process has it."""
+    ``writer``: this process posts reminders (``post-due``; ``run`` on SQLite): take the scheduler lock
+    now, and stop with one line naming the process that has it. On PostgreSQL, ``run`` is elected
+    instead (``bot.state.leader``). ``state_optional`` (``ask``, ``console``): a state database that
+    cannot be opened is one warning line, and the answers come without it."""
     import bot.feeds.commands  # noqa: F401  (registers /calendar and /trade chart)
     from bot.commands import Context
     from bot.i18n import translator
+    from bot.state.leader import LeaderBusy, leader_lock, take_or_refuse
+    from bot.state.opening import StateUnavailable, open_state
     from facts.model import DataError
     from facts.storage import NotAStateFile
-    from facts.store import StateBusy, StateStore, load_catalogue
+    from facts.store import FactStore, load_catalogue
 
     try:
         catalogue = load_catalogue()
     except DataError as exc:
         print(f"kazkor: the curated data is invalid: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_FAILURE) from None
+    try:
+        FactStore(config.facts_path).load_facts_into(catalogue)
+    except DataError as exc:
+        print(f"kazkor: the fact store holds a bad fact: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_FAILURE) from None
+    except (NotAStateFile, OSError) as exc:
+        print(f"kazkor: cannot read the fact store {config.facts_path}: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_FAILURE) from None
     state = None
     if with_state:
         try:
-            state = StateStore(config.state_path, exclusive=writer)
-        except (StateBusy, NotAStateFile) as exc:
-            print(f"kazkor: {exc}", file=sys.stderr)
-            raise SystemExit(EXIT_FAILURE) from None
-        except OSError as exc:  # e.g. a folder that cannot be created, or no permission
-            print(f"kazkor: cannot open the state file KAZKOR_DB={config.state_path}: {exc}", file=sys.stderr)
-            raise SystemExit(EXIT_FAILURE) from None
-        if state.info.message:
-            print(f"kazkor: warning: {state.info.message}", file=sys.stderr)
-        try:
-            state.load_facts_into(catalogue)
-        except DataError as exc:
-            print(f"kazkor: the state file holds a bad fact: {exc}", file=sys.stderr)
-            raise SystemExit(EXIT_FAILURE) from None
+            state = open_state(config, command)
+        except StateUnavailable as exc:
+            if state_optional:
+                print(f"kazkor: warning: {exc}; answering without it", file=sys.stderr)
+            else:
+                print(f"kazkor: {exc}", file=sys.stderr)
+                raise SystemExit(EXIT_FAILURE) from None
+    if state is not None:
+        if state.migration_message and "not migrated" in state.migration_message:
+            print(f"kazkor: warning: {state.migration_message}", file=sys.stderr)
+        if writer:
+            lock = leader_lock(state, command)
+            try:
+                take_or_refuse(lock, command)
+            except LeaderBusy as exc:
+                state.close()
+                print(f"kazkor: {exc}", file=sys.stderr)
+                raise SystemExit(EXIT_FAILURE) from None
+            except Exception as exc:  # noqa: BLE001 - the database went away between two statements
+                state.close()
+                print(f"kazkor: {command}: cannot take the scheduler lock: {exc}", file=sys.stderr)
+                raise SystemExit(EXIT_FAILURE) from None
+            state.leader = lock
     return Context(
         catalogue=catalogue,
         tz=config.tz,
@@ -91,7 +120,7 @@ def show_reply(reply: Any) -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.commands import handle_text
 
-    ctx = build_context(_config())
+    ctx = build_context(_config(), command="kazkor ask", state_optional=True)
     reply = handle_text(" ".join(args.text), ctx, lang=args.lang)
     show_reply(reply)
     return EXIT_OK if reply.kind == "answer" else EXIT_USAGE
@@ -100,7 +129,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_console(args: argparse.Namespace) -> int:
     from bot.commands import handle_text
 
-    ctx = build_context(_config())
+    ctx = build_context(_config(), command="kazkor console", state_optional=True)
     lang = args.lang  # --lang: this session's language, over the one saved with /language
     interactive = sys.stdin.isatty()
     if interactive:
@@ -168,7 +197,7 @@ def cmd_reminders(args: argparse.Namespace) -> int:
     from bot.reminders.due import DEFAULT_LEADS, due
 
     config = _config()
-    ctx = build_context(config)
+    ctx = build_context(config, with_state=False)
     start = args.date or ctx.today()
     leads = tuple(args.lead) if args.lead else DEFAULT_LEADS
     total = 0
@@ -217,7 +246,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.action == "coverage":
         return _coverage(args)
-    ctx = build_context(_config())
+    ctx = build_context(_config(), with_state=False)
     catalogue = ctx.catalogue
     if args.action == "add":
         return _add_facts(args, ctx)
@@ -256,7 +285,7 @@ def _add_facts(args: argparse.Namespace, ctx: Any) -> int:
     """Add facts from a JSON file (one record or a list) to the state file: all of them, or none if one
     is refused (so a fixed file can simply be added again)."""
     from facts.model import DataError
-    from facts.store import StateBusy
+    from facts.store import FactStore
 
     if not args.kind or not args.file:
         print("kazkor facts add needs --kind and --file, e.g. --kind event --file new.json", file=sys.stderr)
@@ -278,15 +307,21 @@ def _add_facts(args: argparse.Namespace, ctx: Any) -> int:
     if not records:
         print(f"kazkor: {args.file} holds an empty list: nothing to add", file=sys.stderr)
         return EXIT_USAGE
+    from filelock import Timeout
+
+    store = FactStore(_config().facts_path)
     try:
         names = [f"{args.file} record {i}" for i in range(len(records))]
-        added = ctx.state.add_facts(args.kind, records, ctx.catalogue, names)
-    except (DataError, StateBusy) as exc:
+        added = store.add_facts(args.kind, records, ctx.catalogue, names)
+    except DataError as exc:
         print(f"kazkor: nothing added: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (Timeout, OSError) as exc:
+        print(f"kazkor: nothing added: cannot write {store.path}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     for record in added:
         print(f"added {record.kind} {record.id}")
-    print(f"{len(added)} fact{'s' * (len(added) != 1)} added to {ctx.state.path}")
+    print(f"{len(added)} fact{'s' * (len(added) != 1)} added to {store.path}")
     return EXIT_OK
 
 

@@ -18,6 +18,7 @@ from bot.i18n import LANGUAGES, SOURCE_LANGUAGE
 
 DEFAULT_TZ = "Asia/Almaty"
 DEFAULT_PORT = 3000
+DEFAULT_RETENTION_DAYS = 400
 DEFAULT_HOST = "0.0.0.0"  # the HTTP server listens on every interface (behind a proxy: 127.0.0.1)
 TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org/bot"
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
@@ -86,10 +87,34 @@ class Config:
     public_url: str | None = None
     feed_secret: str | None = None  # signs per-channel calendar feed tokens (see calendar_secret)
     lang: str = SOURCE_LANGUAGE  # KAZKOR_LANG: answers where no /language was chosen
+    state_url: str | None = None  # KAZKOR_STATE_URL: PostgreSQL (or another SQLite file); None: sqlite_path
+    retention_days: int = DEFAULT_RETENTION_DAYS  # delivery ledger entries older than this are pruned
 
     @property
     def state_path(self) -> Path:
+        """``KAZKOR_DB``: where the state lives by default. A TinyDB (JSON) state file found there from an
+        older kazkor is migrated into the database once and kept beside it, renamed."""
         return self.db_path if self.db_path is not None else default_db_path()
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The default SQLite database: ``KAZKOR_DB`` itself, or beside it when that names a .json file."""
+        path = self.state_path
+        return path.with_suffix(".sqlite3") if path.suffix == ".json" else path
+
+    @property
+    def facts_path(self) -> Path:
+        """The TinyDB fact store of facts added with ``kazkor facts add`` (beside the state)."""
+        path = self.state_path
+        return path.with_name(f"{path.stem}.facts.json")
+
+    @property
+    def database_url(self) -> str:
+        return self.state_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql", "postgres:"))
 
     @property
     def telegram_enabled(self) -> bool:
@@ -118,8 +143,16 @@ class Config:
             self.slack_bot_token,
             self.slack_signing_secret,
             self.slack_app_token,
+            self._state_password(),
         )
         return [v for v in values if v]
+
+    def _state_password(self) -> str | None:
+        if not self.state_url:
+            return None
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.state_url).password
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -236,6 +269,20 @@ class Config:
             raise ConfigError(
                 f"KAZKOR_DB: {db!r} is a folder; give the state file's path, e.g. {db.rstrip('/')}/state.json"
             )
+        state_url = get("KAZKOR_STATE_URL")
+        if state_url:
+            from bot.state.engine import StateUrlError, normalise_url
+
+            try:
+                state_url = normalise_url(state_url)
+            except StateUrlError as exc:
+                raise ConfigError(f"KAZKOR_STATE_URL: {exc}") from None
+        retention = get("KAZKOR_LEDGER_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)
+        if not retention.isdecimal() or not 30 <= int(retention) <= 36500:
+            raise ConfigError(
+                f"KAZKOR_LEDGER_RETENTION_DAYS: {retention[:20]!r} is not a number of days from 30 to 36500, "
+                "e.g. KAZKOR_LEDGER_RETENTION_DAYS=400"
+            )
         admins = frozenset(
             parse_admin(a) for a in (get("KAZKOR_ADMINS") or "").replace(",", " ").split() if a
         )
@@ -261,4 +308,6 @@ class Config:
             http_idle_timeout=http_idle_timeout,
             http_body_timeout=http_body_timeout,
             http_max_connections=int(max_connections),
+            state_url=state_url,
+            retention_days=int(retention),
         )

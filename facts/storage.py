@@ -1,4 +1,4 @@
-"""Crash-safe TinyDB storage for the runtime state file.
+"""Crash-safe TinyDB storage for the fact store (facts added with ``kazkor facts add``).
 
 TinyDB's own ``JSONStorage`` rewrites the file in place (seek, write, truncate): a crash in between leaves
 a file that no longer parses. Here every write goes to a temporary file in the same folder, is flushed and
@@ -6,8 +6,8 @@ fsynced, then atomically renamed over the old file, and the folder is fsynced so
 a power cut. A reader therefore always sees either the old or the new file, never half of one.
 
 This is a ``Storage`` subclass of its own (not a ``JSONStorage`` subclass, which keeps a stale handle on the
-replaced file). It keeps the last state it read or wrote in memory, because one process at a time is the
-writer (``facts.store.StateStore`` holds the file's lock): TinyDB then never re-reads the file on a query.
+replaced file). It keeps the last state it read or wrote in memory: a ``facts.store.FactStore`` opens a
+fresh one for each read and for each write (under the file's lock), so nothing stale is ever written.
 """
 
 from __future__ import annotations

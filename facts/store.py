@@ -1,10 +1,10 @@
-"""The fact store: curated data (read-only, indexed in memory) and runtime state (TinyDB).
+"""The fact store: curated data (read-only, indexed in memory) and facts added at run time (TinyDB).
 
 * :class:`Catalogue` holds every record the bot can answer from: the curated files shipped in
   ``facts/data`` plus facts added later through the state file. Everything a command needs is answered
   from in-memory indexes (by id, kind, year, metric and word): no query reads a file or scans a table.
-* :class:`StateStore` is the TinyDB file at ``KAZKOR_DB``: subscriptions, the delivery ledger and
-  added facts. Every access goes through one lock; writes are crash-safe (see ``facts.storage``).
+* :class:`FactStore` is the TinyDB file of facts added with ``kazkor facts add``; writes are crash-safe
+  (see ``facts.storage``). Runtime state (subscriptions, the delivery ledger) is in ``bot.state``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -356,109 +354,45 @@ def load_catalogue(data_dir: Path | None = None) -> Catalogue:
     return catalogue
 
 
-# -- runtime state ----------------------------------------------------------------------------
+# -- facts added at run time (the TinyDB fact store) --------------------------------------------
 
 
-@dataclass(frozen=True)
-class StateInfo:
-    path: Path
-    moved_aside: Path | None
-    message: str | None
+class FactStore:
+    """The TinyDB file holding facts added with ``kazkor facts add`` (table ``facts``): read-mostly and
+    small. Runtime state (subscriptions, the delivery ledger) lives in ``bot.state``, not here.
 
-
-class StateBusy(Exception):
-    """Another process is the state file's writer (``kazkor run``, ``post-due``...)."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(
-            f"the state file {path} is in use by another kazkor process (kazkor run or post-due). "
-            f"Only one process may change it: stop that one first, or change subscriptions in the chat."
-        )
-        self.path = path
-
-
-class StateStore:
-    """The TinyDB state file. One lock serialises every access, from threads and the event loop alike.
-
-    Tables: ``subscriptions``, ``ledger`` (what was delivered), ``facts`` (records added at run time) and
-    ``settings`` (per channel, e.g. the answer language).
-    The ledger's keys are also kept in a set in memory so "was this sent?" never scans the table.
-
-    One process at a time may write the file: the writer holds ``<state file>.lock`` (an OS file lock,
-    released by the kernel even when the process is killed). ``exclusive=True`` takes it at open and
-    raises :class:`StateBusy` if another process has it (``kazkor run``, ``post-due``). Otherwise it is
-    taken at the first write, after re-reading the file so that write starts from the writer's last
-    state, never from a stale copy; if another process has it, the write raises :class:`StateBusy`
-    and nothing is written. Reading never needs the lock (writes are atomic renames).
+    Writes are crash-safe (``facts.storage``) and serialised between processes by ``<file>.lock``, held
+    only for the write itself: an idle process never keeps it. Each write starts from the file as it is
+    then (a fresh TinyDB), never from a stale copy.
     """
 
-    def __init__(self, path: str | Path, *, exclusive: bool = False) -> None:
-        from filelock import FileLock  # imported here so `kazkor ask` without state stays light
+    WRITE_WAIT = 10.0  # seconds a write waits for another process's write
 
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._lock = threading.RLock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # thread_local=False: methods run on worker threads too, and the lock belongs to the process.
-        self._writer = FileLock(f"{self.path}.lock", timeout=0, thread_local=False)
-        if exclusive:
-            self._become_writer()
-        self._open()
+        self._lock = threading.Lock()
 
-    def _open(self) -> None:
+    def _open(self, writing: bool = False) -> Any:
         from tinydb import TinyDB
 
         from facts.storage import AtomicJSONStorage
 
-        self.db = TinyDB(self.path, storage=AtomicJSONStorage)
-        storage = self.db.storage
-        assert isinstance(storage, AtomicJSONStorage)
-        if self._writer.is_locked:
+        db = TinyDB(self.path, storage=AtomicJSONStorage)
+        if writing:
+            storage = db.storage
+            assert isinstance(storage, AtomicJSONStorage)
             storage.remove_leftovers()
             storage.may_move_aside = True
-        self.db.tables()  # first read: a corrupt file is moved aside now, not in the middle of a command
-        self.info = StateInfo(self.path, storage.moved_aside, storage.corruption_message)
-        self._ledger_keys: set[str] = {doc["key"] for doc in self.db.table("ledger").all()}
-        self._claims: set[str] | None = None
-        # (platform, channel) -> settings; every command reads its channel's language, so in memory
-        self._settings: dict[tuple[str, str], dict[str, Any]] = {
-            (doc["platform"], doc["channel"]): dict(doc.get("values") or {})
-            for doc in self.db.table("settings").all()
-        }
+        return db
 
-    def _become_writer(self) -> None:
-        from filelock import Timeout
-
+    def _docs(self) -> list[Any]:
+        if not self.path.exists():
+            return []
+        db = self._open()
         try:
-            self._writer.acquire()
-        except Timeout:
-            raise StateBusy(self.path) from None
-
-    def _writing(self) -> None:
-        """Called (under ``_lock``) before every write: make this process the writer if it is not."""
-        if self._writer.is_locked:
-            return
-        self._become_writer()
-        # Another process may have written since we read: start again from the file. TinyDB caches
-        # query results and id counters per table, so a fresh TinyDB, not just a fresh read.
-        self.db.close()
-        self._open()
-
-    @property
-    def is_writer(self) -> bool:
-        return self._writer.is_locked
-
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        with self._lock:
-            yield
-
-    def close(self) -> None:
-        with self._lock:
-            self.db.close()
-            if self._writer.is_locked:
-                self._writer.release()
-
-    # -- added facts ----------------------------------------------------------------------------
+            return list(db.table("facts").all())
+        finally:
+            db.close()
 
     def add_fact(self, kind: str, raw: dict[str, Any], catalogue: Catalogue) -> Any:
         """Validate, index and persist a fact added at run time; nothing is written if it is refused."""
@@ -470,26 +404,58 @@ class StateStore:
     ) -> list[Any]:
         """Validate every record first, then persist all in one write and index them: all or nothing.
         A refused record raises :class:`DataError` naming it (``where``: one name, or one per record)."""
+        from filelock import FileLock
+
         if kind not in RECORD_KINDS:
             raise DataError(f"state facts: unknown kind {kind!r}")
         named = where if isinstance(where, list) else [where] * len(raws)
         records = [build_record(kind, raw, name) for raw, name in zip(raws, named, strict=True)]
-        with self._lock:
-            self._writing()
-            seen: set[str] = set()
-            for record, name in zip(records, named, strict=True):
-                catalogue.check(record, name)
-                if record.id in seen:
-                    raise DataError(f"{name} (id {record.id!r}): id used twice in this file")
-                seen.add(record.id)
-            self.db.table("facts").insert_multiple({"kind": kind, "record": raw} for raw in raws)
-            for record, name in zip(records, named, strict=True):
-                catalogue.add(record, name)
+        seen: set[str] = set()
+        for record, name in zip(records, named, strict=True):
+            catalogue.check(record, name)
+            if record.id in seen:
+                raise DataError(f"{name} (id {record.id!r}): id used twice in this file")
+            seen.add(record.id)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, FileLock(f"{self.path}.lock", timeout=self.WRITE_WAIT, thread_local=False):
+            db = self._open(writing=True)
+            try:
+                db.table("facts").insert_multiple({"kind": kind, "record": raw} for raw in raws)
+            finally:
+                db.close()
+        for record, name in zip(records, named, strict=True):
+            catalogue.add(record, name)
         return records
 
+    def add_raw(self, docs: list[dict[str, Any]]) -> int:
+        """Append stored documents ({"kind", "record"}) whose ids are not here yet (the migration of an
+        old state file: safe to repeat). Returns how many were added."""
+        from filelock import FileLock
+
+        if not docs:
+            return 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, FileLock(f"{self.path}.lock", timeout=self.WRITE_WAIT, thread_local=False):
+            db = self._open(writing=True)
+            try:
+                table = db.table("facts")
+                have = {
+                    doc.get("record", {}).get("id")
+                    for doc in table.all()
+                    if isinstance(doc.get("record"), dict)
+                }
+                new = [
+                    doc for doc in docs
+                    if not (isinstance(doc.get("record"), dict) and doc["record"].get("id") in have)
+                ]  # fmt: skip
+                if new:
+                    table.insert_multiple(new)
+                return len(new)
+            finally:
+                db.close()
+
     def load_facts_into(self, catalogue: Catalogue) -> int:
-        with self._lock:
-            docs = self.db.table("facts").all()
+        docs = self._docs()
 
         def records() -> Iterator[tuple[Any, str]]:
             for doc in docs:
@@ -501,225 +467,3 @@ class StateStore:
 
         catalogue.add_many(records())
         return len(docs)
-
-    # -- subscriptions ----------------------------------------------------------------------------
-
-    def subscriptions(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [dict(doc) for doc in self.db.table("subscriptions").all()]
-
-    def subscription(self, platform: str, channel: str) -> dict[str, Any] | None:
-        with self._lock:
-            for doc in self.db.table("subscriptions").all():
-                if doc["platform"] == platform and doc["channel"] == channel:
-                    return dict(doc)
-        return None
-
-    def save_subscription(self, sub: dict[str, Any]) -> None:
-        from tinydb import where
-
-        with self._lock:
-            self._writing()
-            table = self.db.table("subscriptions")
-            cond = (where("platform") == sub["platform"]) & (where("channel") == sub["channel"])
-            table.upsert(dict(sub), cond)
-
-    def remove_subscription(self, platform: str, channel: str) -> bool:
-        from tinydb import where
-
-        with self._lock:
-            self._writing()
-            table = self.db.table("subscriptions")
-            removed = table.remove((where("platform") == platform) & (where("channel") == channel))
-        return bool(removed)
-
-    # -- per-channel settings (e.g. the answer language) -------------------------------------------
-
-    def channel_setting(self, platform: str, channel: str, name: str) -> Any:
-        with self._lock:
-            return self._settings.get((platform, channel), {}).get(name)
-
-    def save_channel_setting(self, platform: str, channel: str, name: str, value: Any) -> None:
-        from tinydb import where
-
-        with self._lock:
-            self._writing()
-            values = {**self._settings.get((platform, channel), {}), name: value}
-            cond = (where("platform") == platform) & (where("channel") == channel)
-            self.db.table("settings").upsert(
-                {"platform": platform, "channel": channel, "values": values}, cond
-            )
-            self._settings[(platform, channel)] = values
-
-    # -- delivery ledger ----------------------------------------------------------------------------
-
-    def delivered(self, key: str) -> bool:
-        with self._lock:
-            return key in self._ledger_keys
-
-    def record_delivery(self, key: str, **details: Any) -> None:
-        with self._lock:
-            self._writing()
-            if key in self._ledger_keys:
-                return
-            self.db.table("ledger").insert({"key": key, **details})
-            self._ledger_keys.add(key)
-
-    def ledger(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [dict(doc) for doc in self.db.table("ledger").all()]
-
-    # -- delivery claims (issue 4: a "pending" mark written before each send) ------------------------
-
-    def _claim_keys(self) -> set[str]:
-        keys = self._claims
-        if keys is None:
-            keys = self._claims = {doc["key"] for doc in self.db.table("pending").all()}
-        return keys
-
-    def claim_delivery(self, key: str, **details: Any) -> str:
-        """Write a "pending" mark for ``key`` before sending it, unless it is already sent or claimed.
-
-        Returns "claimed" (go ahead and send), "delivered" (in the ledger) or "pending" (a mark is
-        already there: a send of this key started earlier and was never confirmed nor released).
-        """
-        with self._lock:
-            self._writing()
-            if key in self._ledger_keys:
-                return "delivered"
-            claims = self._claim_keys()
-            if key in claims:
-                return "pending"
-            self.db.table("pending").insert({"key": key, **details})
-            claims.add(key)
-            return "claimed"
-
-    def release_claim(self, key: str) -> None:
-        """Drop the pending mark of a send known not to have reached the platform."""
-        from tinydb import where
-
-        with self._lock:
-            self._writing()
-            claims = self._claim_keys()
-            if key in claims:
-                self.db.table("pending").remove(where("key") == key)
-                claims.discard(key)
-
-    def unconfirmed_claims(self) -> list[dict[str, Any]]:
-        """Pending marks with no ledger entry: sends interrupted by a crash (never re-sent)."""
-        with self._lock:
-            return [dict(d) for d in self.db.table("pending").all() if d["key"] not in self._ledger_keys]
-
-    def prune_claims(self) -> int:
-        """Remove the pending marks of keys that reached the ledger (they are no longer needed)."""
-        from tinydb import where
-
-        with self._lock:
-            self._writing()
-            claims = self._claim_keys()
-            done = claims & self._ledger_keys
-            if done:
-                self.db.table("pending").remove(where("key").one_of(sorted(done)))
-                claims -= done
-            return len(done)
-
-    def move_subscription(self, platform: str, old: str, new: str) -> dict[str, Any] | None:
-        """Move a subscription to a new channel id, with its ledger keys, pending marks and settings.
-
-        Keys have the form ``{platform}:{channel}:{rest}``. If a subscription already exists at the
-        new id, it is kept and the old one is removed. Returns the subscription now at ``new``.
-        """
-        from tinydb import where
-
-        old_prefix, new_prefix = f"{platform}:{old}:", f"{platform}:{new}:"
-
-        def rekey(doc: dict) -> None:
-            doc["key"] = new_prefix + doc["key"][len(old_prefix) :]
-
-        moved = where("key").test(lambda k: isinstance(k, str) and k.startswith(old_prefix))
-        with self._lock:
-            self._writing()
-            subs = self.db.table("subscriptions")
-            at_old = (where("platform") == platform) & (where("channel") == old)
-            at_new = (where("platform") == platform) & (where("channel") == new)
-            if subs.get(at_new) is not None:
-                subs.remove(at_old)
-            else:
-                subs.update({"channel": new}, at_old)
-            for name, keys in (("ledger", self._ledger_keys), ("pending", self._claim_keys())):
-                table = self.db.table(name)
-                if any(k.startswith(old_prefix) for k in keys):
-                    table.update(rekey, moved)
-                    for k in [k for k in keys if k.startswith(old_prefix)]:
-                        keys.discard(k)
-                        keys.add(new_prefix + k[len(old_prefix) :])
-            # the channel's settings (its language) move with it unless the new id has its own
-            if (platform, old) in self._settings and (platform, new) not in self._settings:
-                self.db.table("settings").update({"channel": new}, at_old)
-                self._settings[(platform, new)] = self._settings.pop((platform, old))
-            doc = subs.get(at_new)
-            return dict(doc) if doc is not None else None
-
-    def apply_ledger_batch(
-        self,
-        releases: list[str],
-        claims: list[tuple[str, dict[str, Any]]],
-        records: list[tuple[str, dict[str, Any]]],
-    ) -> list[str]:
-        """Group commit for the delivery writer: releases, claims and records in one file write.
-
-        A recorded key's pending mark is dropped in the same write (the ledger entry supersedes it).
-        Returns the status of each claim, as :meth:`claim_delivery` would (checked in order).
-
-        TinyDB writes the whole file on every table operation, so this edits the two tables' raw data
-        and writes once; the tables' id counters and query caches are reset afterwards.
-        """
-        with self._lock:
-            self._writing()
-            pending = self._claim_keys()
-            released = set(releases)
-            statuses: list[str] = []
-            new_claims: dict[str, dict[str, Any]] = {}
-            for key, details in claims:
-                if key in self._ledger_keys:
-                    statuses.append("delivered")
-                elif (key in pending and key not in released) or key in new_claims:
-                    statuses.append("pending")
-                else:
-                    statuses.append("claimed")
-                    new_claims[key] = {"key": key, **details}
-            new_records: dict[str, dict[str, Any]] = {}
-            for key, details in records:
-                if key not in self._ledger_keys and key not in new_records:
-                    new_records[key] = {"key": key, **details}
-            # releases come first (a key released and claimed again in one batch keeps its new mark);
-            # a recorded key's mark goes (the ledger entry supersedes it)
-            drop = (released & pending) | set(new_records)
-            added = [doc for key, doc in new_claims.items() if key not in new_records]
-            if not (drop & pending or added or new_records):
-                return statuses
-            data = self.db.storage.read() or {}
-            pending_table = {k: v for k, v in data.get("pending", {}).items() if v.get("key") not in drop}
-            next_id = _next_doc_id(pending_table)
-            for doc in added:
-                pending_table[str(next_id)] = doc
-                next_id += 1
-            ledger_table = dict(data.get("ledger", {}))
-            next_id = _next_doc_id(ledger_table)
-            for doc in new_records.values():
-                ledger_table[str(next_id)] = doc
-                next_id += 1
-            data = {**data, "pending": pending_table, "ledger": ledger_table}
-            self.db.storage.write(data)  # one atomic, fsynced write; raises before anything below
-            for name in ("pending", "ledger"):
-                table = self.db.table(name)
-                table._next_id = None  # TinyDB 4.x: recount ids on the next insert
-                table.clear_cache()
-            pending.difference_update(drop)
-            pending.update(doc["key"] for doc in added)
-            self._ledger_keys.update(new_records)
-            return statuses
-
-
-def _next_doc_id(table: dict[str, Any]) -> int:
-    return max((int(k) for k in table), default=0) + 1

@@ -11,7 +11,8 @@ import pytest
 import bot.feeds.commands  # noqa: F401  (registers /calendar and /trade chart, as every entry point does)
 from bot.clock import fixed_clock
 from bot.commands import Context, handle_text
-from facts.store import StateStore, load_catalogue
+from bot.state import StateStore
+from facts.store import load_catalogue
 
 # Test traffic goes to 127.0.0.1 only: an inherited proxy must not reroute it.
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
@@ -24,16 +25,22 @@ def catalogue():
     return load_catalogue()
 
 
+def open_store(db) -> StateStore:
+    """The SQLite state store a kazkor with ``KAZKOR_DB=db`` uses (``state.json`` -> ``state.sqlite3``)."""
+    path = db.with_suffix(".sqlite3") if db.suffix == ".json" else db
+    return StateStore(f"sqlite:///{path}")
+
+
 @pytest.fixture
 def db(tmp_path):
-    """Where a test's state file lives."""
+    """``KAZKOR_DB`` for a test: the SQLite state database is beside it (state.sqlite3)."""
     return tmp_path / "state.json"
 
 
 @pytest.fixture
 def state(db):
-    """A state store on :func:`db`, closed (its writer lock released) after the test."""
-    store = StateStore(db)
+    """The state store a kazkor run with ``KAZKOR_DB=db`` opens, closed after the test."""
+    store = open_store(db)
     yield store
     store.close()
 

@@ -12,7 +12,7 @@ from typing import Any
 from bot.config import Config
 from bot.platforms.senders import open_senders
 from bot.reminders.delivery import RetryPolicy
-from facts.store import StateStore
+from bot.state import StateStore
 
 # The referendum of 6 October 2024: its 7-day reminder is due on 29 September.
 REFERENDUM_7D_ALMATY = "2024-09-29T09:00:00+05:00"

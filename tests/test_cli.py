@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tests.conftest import open_store
+
 
 def kazkor(*args: str, env_extra: dict | None = None, stdin: str | None = None, tmp_path=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "KAZKOR_"))}
@@ -162,42 +164,52 @@ def test_settings_are_read_in_their_canonical_form():
     assert config.admins == frozenset({"telegram:123", "slack:U0123ABCD", "456", "W0ABC"})
 
 
-def test_a_corrupt_state_file_is_reported_and_the_answer_still_comes(tmp_path):
+def test_an_old_state_file_that_does_not_parse_is_reported_left_in_place_and_the_answer_still_comes(tmp_path):
     state = tmp_path / "state.json"
     state.write_text("{not json")
     result = kazkor("ask", "/timeline 2023", tmp_path=tmp_path)
     assert result.returncode == 0
     assert "20 Sep 2023 — Kassym-Jomart Tokayev meets Yoon Suk Yeol in New York" in result.stdout
-    # a reader reports it and leaves it where it is; only a writer moves it aside
-    assert "warning: state file" in result.stderr and "It was left in place" in result.stderr
-    assert state.read_text() == "{not json" and not list(tmp_path.glob("state.json.corrupt-*"))
+    assert result.stderr.strip() == (
+        f"kazkor: warning: the old state file was not migrated: {state} does not parse (JSONDecodeError); "
+        "it was left in place"
+    )
+    assert state.read_text() == "{not json"
     saved = kazkor("console", stdin="/subscribe 08:00\n", tmp_path=tmp_path)
-    assert "moved it aside" in saved.stderr
-    (aside,) = tmp_path.glob("state.json.corrupt-*")
-    assert aside.read_text() == "{not json"
     assert "This channel will get reminders at 08:00" in saved.stdout
-    assert len(json.loads(state.read_text())["subscriptions"]) == 1
+    assert state.read_text() == "{not json"  # still there for the operator to repair and migrate
+    store = open_store(state)
+    assert [s["time"] for s in store.subscriptions()] == ["08:00"]
+    store.close()
 
 
 def test_a_state_path_that_cannot_be_created_gets_one_line(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     where = tmp_path / "notes.txt" / "state.json"  # its folder is a file
     result = kazkor("ask", "/trade", env_extra={"KAZKOR_DB": str(where)})
-    assert result.returncode == 1
-    assert result.stderr.startswith(f"kazkor: cannot open the state file KAZKOR_DB={where}: ")
+    assert result.returncode == 0 and "Latest trade turnover (2023)" in result.stdout
+    assert result.stderr.startswith(
+        f"kazkor: warning: cannot open the state database {where.with_suffix('.sqlite3')}: "
+    )
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    post_due = kazkor("post-due", env_extra={"KAZKOR_DB": str(where)})
+    assert post_due.returncode == 1 and "Traceback" not in post_due.stderr
+    assert post_due.stderr.startswith(
+        f"kazkor: cannot open the state database {where.with_suffix('.sqlite3')}: "
+    )
+    assert len(post_due.stderr.strip().splitlines()) == 1
 
 
 def test_a_state_path_that_is_not_a_state_file_is_refused_untouched(tmp_path):
     notes = tmp_path / "notes.txt"
-    notes.write_text("meeting at 10\n")
+    notes.write_text("meeting at 10\n" * 100)
     result = kazkor("ask", "/trade", env_extra={"KAZKOR_DB": str(notes)})
-    assert result.returncode == 1
+    assert result.returncode == 0
     assert result.stderr.strip() == (
-        f"kazkor: KAZKOR_DB={notes} is not a kazkor state file (not a JSON object); it was left "
-        "untouched. Point KAZKOR_DB at the bot's state file, or at a new path."
+        f"kazkor: warning: cannot open the state database {notes}: file is not a database; "
+        "answering without it"
     )
-    assert notes.read_text() == "meeting at 10\n" and sorted(p.name for p in tmp_path.iterdir()) == [
+    assert notes.read_text() == "meeting at 10\n" * 100 and sorted(p.name for p in tmp_path.iterdir()) == [
         "notes.txt"
     ]
     folder = kazkor("ask", "/trade", env_extra={"KAZKOR_DB": str(tmp_path)})
@@ -287,30 +299,34 @@ def test_facts_add_takes_a_whole_file_or_nothing(tmp_path):
     ]
 
 
-def test_a_second_writer_is_refused_and_the_state_stays_whole(tmp_path):
-    """While `kazkor run` (here: a store holding the lock) owns the state file, `post-due` stops with one
-    clear line and a console /subscribe answers that nothing was saved; the file is unchanged."""
-    from facts.store import StateStore
+def test_post_due_beside_a_running_kazkor_is_refused_naming_it_and_the_console_still_saves(tmp_path):
+    """While `kazkor run` holds the scheduler lock, `post-due` stops with one line naming that process; a
+    console /subscribe (which holds no lock, idle or not) is saved, and `run` is not disturbed by it."""
+    from bot.state.leader import SqliteLeaderLock, take_or_refuse
 
     path = tmp_path / "state.json"
-    running = StateStore(path, exclusive=True)
-    running.save_subscription({"platform": "telegram", "channel": "-100A", "time": "09:00"})
-    before = path.read_bytes()
+    store = open_store(path)
+    store.save_subscription(
+        {"platform": "telegram", "channel": "-100A", "time": "09:00", "tz": "Asia/Almaty"}
+    )
+    running = SqliteLeaderLock(path.with_suffix(".sqlite3"), "kazkor run")
+    take_or_refuse(running, "kazkor run")
     try:
         post_due = kazkor("post-due", "--date", "2024-09-29", "--force", tmp_path=tmp_path)
         assert post_due.returncode == 1
-        assert post_due.stderr.strip() == (
-            f"kazkor: the state file {path} is in use by another kazkor process (kazkor run or post-due). "
-            "Only one process may change it: stop that one first, or change subscriptions in the chat."
+        assert post_due.stderr.strip().startswith(
+            f"kazkor: kazkor post-due: the scheduler lock is held by kazkor run pid {os.getpid()} on "
+        )
+        assert post_due.stderr.strip().endswith(
+            "That process posts the reminders; stop it first, or let it post."
         )
         console = kazkor("console", stdin="/subscribe 08:00\n/trade\n", tmp_path=tmp_path)
         assert console.returncode == 0
-        assert f"Not saved: the state file {path} is in use" in console.stdout
+        assert "This channel will get reminders at 08:00" in console.stdout
         assert "Latest trade turnover (2023)" in console.stdout  # and the console goes on
         assert "Traceback" not in console.stdout + console.stderr
-        assert path.read_bytes() == before
+        assert running.alive()  # the console took nothing from it
     finally:
-        running.close()
-    saved = kazkor("console", stdin="/subscribe 08:00\n", tmp_path=tmp_path)
-    assert "Not saved" not in saved.stdout
-    assert len(json.loads(path.read_text())["subscriptions"]) == 2
+        running.release()
+    assert len(store.subscriptions()) == 2
+    store.close()

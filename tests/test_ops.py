@@ -22,6 +22,7 @@ from bot.config import Config
 from bot.ops.health import DISCONNECTED_LIMIT, SCHEDULER_GRACE, Monitor
 from bot.ops.metrics import Metrics
 from bot.ops.routes import add_ops_routes
+from tests.conftest import open_store
 from tests.standins.slack_api import FakeSlack
 from tests.standins.telegram_api import FakeTelegram
 
@@ -231,7 +232,9 @@ def _platform_env(tg: FakeTelegram, slack: FakeSlack, state: Path) -> dict[str, 
 
 def test_doctor_all_good(tmp_path):
     state = tmp_path / "state.json"
-    state.write_text(json.dumps({"subscriptions": {"1": {"platform": "slack", "channel": "C1"}}}))
+    store = open_store(state)
+    store.save_subscription({"platform": "slack", "channel": "C1", "time": "09:00", "tz": "Asia/Almaty"})
+    store.close()
     with FakeTelegram.run_in_thread() as tg, FakeSlack.run_in_thread() as slack:
         result = _doctor(_platform_env(tg, slack, state))
         assert tg.calls["getMe"] == 1 and slack.calls["auth.test"] == 1
@@ -239,27 +242,42 @@ def test_doctor_all_good(tmp_path):
     lines = result.stdout.splitlines()
     assert all(line.startswith("✓") for line in lines[:-1]), result.stdout
     names = [line.split(":")[0] for line in lines[:-1]]
-    assert names == ["✓ configuration", "✓ state file", "✓ curated data", "✓ telegram", "✓ slack"]
-    assert "1 subscriptions" in result.stdout
-    assert "no kazkor process is writing it" in result.stdout
+    assert names == ["✓ configuration", "✓ state database", "✓ curated data", "✓ telegram", "✓ slack"]
+    assert (
+        f"✓ state database: SQLite {tmp_path / 'state.sqlite3'}: schema version 1 (current); "
+        "1 subscriptions, "
+        "0 deliveries recorded, 0 pending; no kazkor process runs the scheduler" in result.stdout
+    )
     assert "@KazkorBot" in result.stdout
     assert lines[-1] == "all checks passed"
     for secret in (tg.token, slack.bot_token):
         assert secret not in result.stdout + result.stderr
 
 
-def test_doctor_says_when_a_running_kazkor_holds_the_state_file(tmp_path):
-    from facts.store import StateStore
+def test_doctor_names_the_process_running_the_scheduler_and_lists_each_bad_record(tmp_path):
+    from bot.state.leader import SqliteLeaderLock
 
     state = tmp_path / "state.json"
-    running = StateStore(state, exclusive=True)  # as `kazkor run` does
-    running.save_subscription({"platform": "slack", "channel": "C1", "time": "09:00"})
+    store = open_store(state)
+    store.save_subscription({"platform": "slack", "channel": "C1", "time": "09:00", "tz": "Asia/Almaty"})
+    with store._writer.begin() as conn:  # an older or hand-edited record
+        conn.exec_driver_sql(
+            "INSERT INTO subscriptions VALUES "
+            "('telegram', '-100BAD', '99:99', 'UTC', 1, '{\"time\": \"99:99\"}')"
+        )
+    running = SqliteLeaderLock(tmp_path / "state.sqlite3", "kazkor run")
+    assert running.try_acquire()  # as `kazkor run` does
     try:
         result = _doctor({"KAZKOR_DB": str(state)})
     finally:
-        running.close()
-    line = next(line for line in result.stdout.splitlines() if "state file" in line)
-    assert line.startswith("✓ state file") and "in use by a running kazkor process" in line
+        running.release()
+        store.close()
+    line = next(line for line in result.stdout.splitlines() if "state database" in line)
+    assert (
+        line.startswith("✓ state database") and f"scheduler run by kazkor run pid {os.getpid()} on " in line
+    )
+    assert "✗ bad record: subscription telegram:-100BAD: time '99:99' is not HH:MM" in result.stdout
+    assert "fix: subscribe again in that channel" in result.stdout and result.returncode == 1
 
 
 def test_doctor_wrong_token_exits_1_with_a_fix_and_no_token(tmp_path):
@@ -298,7 +316,7 @@ def test_doctor_unreachable_platform_is_bounded(tmp_path):
     assert "fix: check that this machine can reach" in result.stdout
 
 
-def test_doctor_corrupt_state_file(tmp_path):
+def test_doctor_reports_an_old_state_file_that_cannot_be_migrated_and_leaves_it(tmp_path):
     state = tmp_path / "state.json"
     state.write_text('{"subscriptions": {"1": {"platform": "slack"')  # cut off mid-write
     with FakeTelegram.run_in_thread() as tg:
@@ -306,23 +324,24 @@ def test_doctor_corrupt_state_file(tmp_path):
             {"TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_URL": tg.base_url, "KAZKOR_DB": str(state)}
         )
     assert result.returncode == 1
-    line = next(line for line in result.stdout.splitlines() if line.startswith("✗ state file"))
+    line = next(line for line in result.stdout.splitlines() if line.startswith("✗ old state file"))
     assert str(state) in line and "does not parse" in line
     assert "fix: restore" in result.stdout
-    assert state.exists(), "doctor only looks: it does not move the file aside"
+    assert state.exists() and not (tmp_path / "state.sqlite3").exists(), "doctor only looks"
     assert "✓ telegram" in result.stdout
 
 
-def test_doctor_reports_a_state_file_moved_aside(tmp_path):
+def test_doctor_says_what_an_old_state_file_will_migrate(tmp_path):
     state = tmp_path / "state.json"
-    state.write_text("{}")
-    (tmp_path / "state.json.corrupt-20240920T030000Z").write_text("{oops")
-    with FakeTelegram.run_in_thread() as tg:
-        result = _doctor(
-            {"TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_URL": tg.base_url, "KAZKOR_DB": str(state)}
-        )
-    assert result.returncode == 1
-    assert "✗ state file: an earlier state file did not parse and was moved aside" in result.stdout
+    state.write_text(json.dumps({
+        "subscriptions": {"1": {"platform": "slack", "channel": "C1", "time": "09:00", "tz": "Asia/Almaty"}},
+        "ledger": {"1": {"key": "slack:C1:x"}, "2": {"key": "slack:C1:y"}},
+    }))  # fmt: skip
+    result = _doctor({"KAZKOR_DB": str(state)})
+    assert (
+        f"✓ old state file: {state}: moves into the state database on the next start (1 subscriptions, "
+        "2 deliveries, 0 pending, 0 added facts)"
+    ) in result.stdout
 
 
 def test_doctor_without_any_platform(tmp_path):

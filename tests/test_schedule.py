@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.commands import Command, Context, dispatch
-from bot.reminders.schedule import ReminderService
-from facts.store import StateStore
-from tests.conftest import ALMATY
+from bot.reminders.schedule import ReminderService, fire_job_id
+from tests.conftest import ALMATY, open_store
 from tests.reminders_kit import (
     FAST,
     REFERENDUM_7D_ALMATY,
@@ -41,23 +40,30 @@ def service_and_commands(state, catalogue, senders, clock) -> tuple[ReminderServ
     return service, ctx
 
 
+def job_of(service: ReminderService, platform: str, channel: str) -> str:
+    """The id of the job that posts to this channel: the one of its fire time (HH:MM, zone)."""
+    sub = service.state.subscription(platform, channel)
+    return fire_job_id((sub["time"], sub["tz"]))
+
+
 async def fire(service: ReminderService, platform: str, channel: str) -> None:
     """Make the job fire now and wait (bounded) until its fan-out has finished."""
     before = service.fired
-    service.scheduler.modify_job(f"reminders:{platform}:{channel}", next_run_time=datetime.now(UTC))
+    service.scheduler.modify_job(job_of(service, platform, channel), next_run_time=datetime.now(UTC))
     for _ in range(500):
         await asyncio.sleep(0.01)
-        if service.fired > before and not service._tasks:
+        if service.fired > before and not service.busy:
             return
     raise TimeoutError("the job did not fire and finish")
 
 
-def test_one_cron_job_per_subscription_at_its_local_time(state, db, catalogue):
+def test_one_cron_job_per_fire_time_at_its_local_time(state, db, catalogue):
     subscribe(state, "telegram", "-100123", time="09:00", tz="Asia/Almaty")
+    subscribe(state, "slack", "C0ALMATY", time="09:00", tz="Asia/Almaty")  # same fire time: same job
     subscribe(state, "slack", "C0NYC", time="09:00", tz="America/New_York")
-    subscribe(state, "slack", "C0OFF", time="09:00")
+    subscribe(state, "slack", "C0OFF", time="10:00")
     state.save_subscription({**state.subscription("slack", "C0OFF"), "active": False})
-    subscribe(state, "console", "console")
+    subscribe(state, "console", "console", time="11:00")
 
     async def scenario():
         async with FakeTelegram() as tg, FakeSlack() as sl, senders_for(db, tg, sl) as senders:
@@ -73,9 +79,10 @@ def test_one_cron_job_per_subscription_at_its_local_time(state, db, catalogue):
                 await service.stop()
 
     fires = run(scenario())
-    assert set(fires) == {"reminders:telegram:-100123", "reminders:slack:C0NYC"}  # inactive / console: none
-    assert fires["reminders:telegram:-100123"] == datetime(2024, 9, 29, 9, 0, tzinfo=ALMATY)
-    ny = fires["reminders:slack:C0NYC"]
+    # inactive (10:00) and console (11:00): no job
+    assert set(fires) == {"reminders:09:00:Asia/Almaty", "reminders:09:00:America/New_York"}
+    assert fires["reminders:09:00:Asia/Almaty"] == datetime(2024, 9, 29, 9, 0, tzinfo=ALMATY)
+    ny = fires["reminders:09:00:America/New_York"]
     assert ny == datetime(2024, 9, 29, 9, 0, tzinfo=NEW_YORK)  # its own 09:00 (13:00 UTC, EDT)
     assert ny.astimezone(UTC) == datetime(2024, 9, 29, 13, 0, tzinfo=UTC)
 
@@ -156,7 +163,7 @@ def test_catch_up_never_posts_a_late_reminder_or_about_a_past_event(state, db, c
 
 def test_no_duplicate_after_a_restart(db, catalogue):
     clock = SettableClock("2024-09-29T10:00:00+05:00")
-    first_state = StateStore(db)
+    first_state = open_store(db)
     subscribe(first_state, "telegram", "-100123")
     subscribe(first_state, "slack", "C0GENERAL")
 
@@ -165,7 +172,7 @@ def test_no_duplicate_after_a_restart(db, catalogue):
             states = []
             summaries = []
             for _ in range(2):  # start, catch up, stop; then "restart" with the file only
-                store = first_state if not states else StateStore(db)
+                store = first_state if not states else open_store(db)
                 states.append(store)
                 async with senders_for(db, tg, sl) as senders:
                     service = service_for(store, catalogue, senders, clock)
@@ -191,15 +198,19 @@ def test_subscribe_and_unsubscribe_rebuild_the_jobs(state, db, catalogue):
             try:
                 assert service.scheduler.get_jobs() == []
 
-                def say(text: str) -> None:
+                async def say(text: str) -> None:
                     name, *args = text.split()
-                    dispatch(Command(name, tuple(args), "slack", "C0NEW", "U0ADMIN", {"is_admin": True}), ctx)
+                    command = Command(name, tuple(args), "slack", "C0NEW", "U0ADMIN", {"is_admin": True})
+                    await asyncio.to_thread(dispatch, command, ctx)  # as the front ends answer it
+                    await sl.wait_until(lambda: not service.busy, 5, "the rebuild")
 
-                say("subscribe 07:15 Asia/Seoul")
-                first = service.next_run("slack", "C0NEW")
-                say("subscribe 08:00 Asia/Seoul")
-                second = service.next_run("slack", "C0NEW")
-                say("unsubscribe")
+                await say("subscribe 07:15 Asia/Seoul")
+                first = service.next_run(("07:15", "Asia/Seoul"))
+                await say("subscribe 08:00 Asia/Seoul")
+                second = service.next_run(("08:00", "Asia/Seoul"))
+                gone = service.next_run(("07:15", "Asia/Seoul"))
+                await say("unsubscribe")
+                assert gone is None  # the 07:15 job went with its last subscriber
                 return first, second, service.scheduler.get_jobs()
             finally:
                 await service.stop()
@@ -215,7 +226,7 @@ async def fire_through_an_outage(service: ReminderService, sl: FakeSlack, channe
     """Fire the channel's job while Slack fails every try the retry policy allows (bounded wait)."""
     attempts = FAST.transient_retries + 1
     sl.fail_next("chat.postMessage", "internal_error", count=attempts)
-    service.scheduler.modify_job(f"reminders:slack:{channel}", next_run_time=datetime.now(UTC))
+    service.scheduler.modify_job(job_of(service, "slack", channel), next_run_time=datetime.now(UTC))
     await sl.wait_until(lambda: sl.calls["chat.postMessage"] == attempts, 5, "every try to fail")
 
 
@@ -235,7 +246,7 @@ def test_posts_that_failed_are_tried_again_later_the_same_day_and_sent_once(stat
                 await fire_through_an_outage(service, sl, "C0GENERAL")
                 assert sl.posted == []
                 await sl.wait_until(lambda: len(sl.posted) == 1, 5, "the follow-up post")
-                await sl.wait_until(lambda: not service._tasks, 5, "the follow-up to end")
+                await sl.wait_until(lambda: not service.busy, 5, "the follow-up to end")
                 return sl
             finally:
                 await service.stop()
@@ -258,7 +269,7 @@ def test_a_follow_up_is_dropped_when_the_day_has_changed(state, db, catalogue):
             try:
                 await fire_through_an_outage(service, sl, "C0GENERAL")
                 clock.set("2024-09-30T00:05:00+05:00")  # past midnight in Almaty before the follow-up
-                await sl.wait_until(lambda: not service._tasks, 5, "the follow-up to end")
+                await sl.wait_until(lambda: not service.busy, 5, "the follow-up to end")
                 return sl
             finally:
                 await service.stop()
@@ -296,7 +307,9 @@ def test_stop_lets_the_send_in_flight_finish_and_record_then_stops(state, db, ca
             service = service_for(state, catalogue, senders, clock, catch_up=False)
             await service.start()
             sl.delay_next("chat.postMessage", 0.2, count=10)
-            service.scheduler.modify_job("reminders:slack:C0GENERAL", next_run_time=datetime.now(UTC))
+            service.scheduler.modify_job(
+                job_of(service, "slack", "C0GENERAL"), next_run_time=datetime.now(UTC)
+            )
             await sl.wait_until(lambda: sl.calls["chat.postMessage"] >= 2, 5, "the second post in flight")
             await service.stop()  # the second post is in flight
             return sl
@@ -317,11 +330,13 @@ def test_unsubscribe_during_a_fan_out_stops_the_posts_not_yet_sent(state, db, ca
             await service.start()
             try:
                 sl.delay_next("chat.postMessage", 0.3, count=10)
-                service.scheduler.modify_job("reminders:slack:C0GENERAL", next_run_time=datetime.now(UTC))
+                service.scheduler.modify_job(
+                    job_of(service, "slack", "C0GENERAL"), next_run_time=datetime.now(UTC)
+                )
                 await sl.wait_until(lambda: sl.calls["chat.postMessage"] >= 2, 5, "the second post in flight")
                 command = Command("unsubscribe", (), "slack", "C0GENERAL", "U0ADMIN", {"is_admin": True})
                 reply = dispatch(command, ctx)
-                await sl.wait_until(lambda: not service._tasks, 5, "the fan-out to end")
+                await sl.wait_until(lambda: not service.busy, 5, "the fan-out to end")
                 return reply, sl
             finally:
                 await service.stop()
@@ -339,14 +354,14 @@ def test_kazkor_run_end_to_end_subscribe_in_a_forum_topic_then_the_job_posts_the
     from tests.running import loopback_config, running
 
     clock = SettableClock("2024-09-28T12:00:00+05:00")
-    state = StateStore(tmp_path / "state.json")
+    state = open_store(tmp_path / "state.json")
     ctx = Context(catalogue=catalogue, tz=ALMATY, clock=clock, state=state)
 
     async def scenario():
         async with FakeTelegram() as tg:
             config = loopback_config(tmp_path, telegram_token=tg.token, telegram_api_url=tg.base_url)
             async with running(config, ctx) as runtime:
-                (service,) = [s.start.__self__ for s in runtime.services if s.name == "reminders"]
+                service = runtime.reminders
                 tg.set_member_status(-1009777, 1001, "member")
                 tg.set_member_status(-1009777, 1002, "administrator")
                 tg.push_command(-1009777, "/subscribe 09:00", chat_type="supergroup", user_id=1001)
@@ -359,8 +374,10 @@ def test_kazkor_run_end_to_end_subscribe_in_a_forum_topic_then_the_job_posts_the
                     is_topic=True,
                 )
                 replies = await tg.wait_for_sent(2, 10)
-                for _ in range(200):  # the hook rebuilds the jobs on the loop
-                    if service.scheduler.get_job("reminders:telegram:-1009777"):
+                for _ in range(200):  # elected (the only process), then the hook rebuilds the jobs
+                    if service.scheduler is not None and service.scheduler.get_job(
+                        "reminders:09:00:Asia/Almaty"
+                    ):
                         break
                     await asyncio.sleep(0.01)
                 clock.set("2024-09-29T09:00:00+05:00")

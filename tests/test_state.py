@@ -1,49 +1,65 @@
-"""The state file: crash safety under SIGKILL, a corrupt file moved aside, facts added at run time."""
+"""The state database (SQLite here; PostgreSQL in test_state_pg.py): crash safety under SIGKILL, claims
+that make a send exactly once, retention, bad records, the migration of an old TinyDB state file, a full
+disk, and facts added at run time (the TinyDB fact store)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import random
 import select
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
+from bot.config import Config
+from bot.reminders.delivery import post_due
+from bot.state import StateStore
+from bot.state.leader import LeaderBusy, SqliteLeaderLock, take_or_refuse
+from bot.state.opening import open_state
 from facts.model import DataError
-from facts.store import StateBusy, StateStore, load_catalogue
+from facts.store import FactStore, load_catalogue
+from tests.conftest import open_store
+from tests.reminders_kit import REFERENDUM_7D_ALMATY, SettableClock, run, senders_for, subscribe
+from tests.standins.slack_api import FakeSlack
+from tests.standins.telegram_api import FakeTelegram
 
 WRITER = r"""
 import sys
-from facts.store import StateStore
+from bot.state import StateStore
 store = StateStore(sys.argv[1])
 start = int(sys.argv[2])
 for i in range(start, start + 100000):
-    store.record_delivery(f"key-{i}", channel="c", padding="x" * 200)
+    store.record_delivery(f"telegram:-{i}:k", padding="x" * 200)
     print(i, flush=True)  # only after record_delivery returned
 """
 
 KILLS = 12  # bounded: each round lasts at most ~2 s
 
 
-def test_writer_killed_mid_write_never_loses_an_acknowledged_write(tmp_path):
-    path = tmp_path / "state.json"
+def _sub(channel: str, **over) -> dict:
+    return {"platform": "telegram", "channel": channel, "time": "09:00", "tz": "Asia/Almaty", **over}
+
+
+def test_a_writer_killed_mid_write_never_loses_an_acknowledged_write(tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
     acknowledged: set[str] = set()
     next_start = 0
     rng = random.Random(1234)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     for _ in range(KILLS):
         proc = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(path), str(next_start)],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
+            [sys.executable, "-c", WRITER, url, str(next_start)], stdout=subprocess.PIPE, text=True, env=env
         )
-        # wait (at most 20 s) until it is writing
         ready, _, _ = select.select([proc.stdout], [], [], 20)
         if not ready:
             proc.kill()
@@ -54,46 +70,242 @@ def test_writer_killed_mid_write_never_loses_an_acknowledged_write(tmp_path):
         time.sleep(rng.uniform(0.0, 0.3))
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate(timeout=10)
-        done = [first] + out.splitlines()
-        numbers = [int(line) for line in done if line.strip()]
-        acknowledged.update(f"key-{n}" for n in numbers)
-        next_start = max(numbers) + 1000  # fresh keys each round
-        # after every kill, the file parses and holds every write that returned
-        json.loads(path.read_text())
-        store = StateStore(path, exclusive=True)  # the next writer: the kernel freed the killed one's lock
-        assert store.info.moved_aside is None
+        numbers = [int(line) for line in [first, *out.splitlines()] if line.strip()]
+        acknowledged.update(f"telegram:-{n}:k" for n in numbers)
+        next_start = max(numbers) + 1000
+        # after every kill the database opens, is intact and holds every write that returned
+        with sqlite3.connect(tmp_path / "state.sqlite3") as raw:
+            assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        store = StateStore(url)
         assert acknowledged <= {doc["key"] for doc in store.ledger()}
         store.close()
     assert len(acknowledged) > KILLS
-    assert not list(tmp_path.glob(".state.json.*.tmp"))  # the next writer clears a killed one's temp file
 
 
-def test_a_state_file_that_does_not_parse_is_moved_aside_with_a_message(tmp_path):
-    path = tmp_path / "state.json"
-    path.write_text('{"subscriptions": {"1": {"platform": "slack"')  # cut short
-    reader = StateStore(path)  # e.g. `kazkor ask`: reports it, changes nothing
-    assert reader.info.moved_aside is None and "It was left in place" in reader.info.message
-    assert reader.subscriptions() == [] and path.read_text().endswith('"slack"')
-    reader.close()
-    store = StateStore(path, exclusive=True)  # the writer moves it aside
-    assert store.info.moved_aside is not None
-    assert store.info.moved_aside.read_text().startswith('{"subscriptions"')
-    assert "does not parse" in store.info.message and str(store.info.moved_aside) in store.info.message
-    assert store.subscriptions() == []
-    store.record_delivery("k1", channel="c")
-    assert json.loads(path.read_text())["ledger"]
-
-
-def test_subscriptions_and_ledger_survive_a_reopen(tmp_path):
-    path = tmp_path / "state.json"
-    store = StateStore(path)
-    store.save_subscription({"platform": "telegram", "channel": "-100", "time": "09:00"})
-    store.save_subscription({"platform": "telegram", "channel": "-100", "time": "08:30"})
-    store.record_delivery("k", channel="-100")
+def test_subscriptions_ledger_and_settings_survive_a_reopen(db):
+    store = open_store(db)
+    store.save_subscription(_sub("-100"))
+    store.save_subscription(_sub("-100", time="08:30"))
+    store.record_delivery("telegram:-100:k", day="2024-09-29")
+    store.save_channel_setting("telegram", "-100", "language", "ru")
     store.close()
-    again = StateStore(path)
-    assert again.subscriptions() == [{"platform": "telegram", "channel": "-100", "time": "08:30"}]
-    assert again.delivered("k") and not again.delivered("other")
+    again = open_store(db)
+    (sub,) = again.subscriptions()
+    assert (sub["channel"], sub["time"], sub["tz"], sub["leads"]) == ("-100", "08:30", "Asia/Almaty", [7, 0])
+    assert again.delivered("telegram:-100:k") and not again.delivered("telegram:-100:other")
+    assert again.channel_settings("telegram", "-100") == {"language": "ru"}
+    again.save_channel_setting("telegram", "-100", "language", None)
+    assert again.channel_setting("telegram", "-100", "language") is None
+    assert again.schema_version() == 1
+    again.close()
+
+
+def test_a_claim_has_exactly_one_winner_among_many_threads_and_stores(db):
+    """Eight threads on four stores (as four processes would) race for the same 50 keys: each key is
+    claimed exactly once; the losers see "pending" (in flight elsewhere) or "delivered"."""
+    stores = [open_store(db) for _ in range(4)]
+    keys = [f"telegram:-{i}:evt@0d:2024-10-06" for i in range(50)]
+    wins: list[str] = []
+    lock = threading.Lock()
+
+    def race(store: StateStore) -> None:
+        for key in keys:
+            if store.claim_delivery(key) == "claimed":
+                with lock:
+                    wins.append(key)
+
+    threads = [threading.Thread(target=race, args=(stores[i % 4],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(wins) == sorted(keys)
+    stores[0].record_delivery(keys[0])
+    assert stores[1].claim_delivery(keys[0]) == "delivered" and stores[2].claim_delivery(keys[1]) == "pending"
+    # a batch answers the same way, and a key claimed twice in one batch is won once
+    batch = [(keys[0], {}), ("telegram:-9:x", {}), ("telegram:-9:x", {})]
+    assert stores[3].apply_ledger_batch([], batch, []) == [
+        "delivered", "claimed", "pending",
+    ]  # fmt: skip
+    for store in stores:
+        store.close()
+
+
+def test_retention_prunes_old_sent_entries_in_small_batches_and_keeps_pending_claims(db):
+    store = open_store(db)
+    now = time.time()
+    old = now - 401 * 86400
+    from bot.state.schema import ledger
+
+    def row(key: str, status: str, created: float) -> dict:
+        return {"key": key, "status": status, "platform": "telegram", "channel": "-1", "created": created,
+                "details": "{}"}  # fmt: skip
+
+    rows = [row(f"telegram:-1:old{i}", "sent", old) for i in range(2500)]
+    rows += [row("telegram:-1:old-pending", "pending", old)]
+    rows += [row("telegram:-1:recent", "sent", now - 399 * 86400)]
+    with store._writer.begin() as conn:
+        conn.execute(ledger.insert(), rows)
+    assert store.prune_ledger(batch=1000, max_batches=1) == 1000  # one small batch at a time
+    assert store.prune_ledger(batch=1000) == 1500
+    assert store.statuses(["telegram:-1:old-pending", "telegram:-1:recent", "telegram:-1:old7"]) == {
+        "telegram:-1:old-pending": "pending",
+        "telegram:-1:recent": "sent",
+    }
+    store.close()
+
+
+def test_a_bad_record_is_skipped_and_logged_with_its_id_while_other_channels_are_served(db, caplog):
+    store = open_store(db)
+    store.save_subscription(_sub("-100GOOD"))
+    with store._writer.begin() as conn:  # as a hand edit or an older kazkor could leave them
+        conn.exec_driver_sql(
+            "INSERT INTO subscriptions VALUES ('telegram', '-100BAD', '99:99', 'UTC', 1, "
+            '\'{"time": "99:99", "tz": "UTC"}\')'
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO subscriptions VALUES ('slack', 'CZONE', '09:00', 'Mars/Olympus', 1, "
+            '\'{"time": "09:00", "tz": "Mars/Olympus"}\')'
+        )
+        conn.exec_driver_sql("INSERT INTO subscriptions VALUES ('slack', 'CJUNK', '09:00', 'UTC', 1, '[[[')")
+    with caplog.at_level(logging.ERROR):
+        assert [s["channel"] for s in store.subscriptions()] == ["-100GOOD"]
+        store.subscriptions()  # logged once, not on every read
+    logged = [r.getMessage() for r in caplog.records]
+    assert len(logged) == 3
+    assert any("subscription telegram:-100BAD: time '99:99' is not HH:MM" in line for line in logged)
+    assert sorted(store.bad_records()) == [
+        "subscription slack:CJUNK: the stored record does not parse",
+        "subscription slack:CZONE: time zone 'Mars/Olympus' is not known on this machine",
+        "subscription telegram:-100BAD: time '99:99' is not HH:MM",
+    ]
+    store.close()
+
+
+def _legacy_file(path: Path) -> None:
+    path.write_text(
+        json.dumps(
+            {
+                "subscriptions": {
+                    "1": {**_sub("-100A"), "leads": [7, 0], "active": True, "created_by": "u1"},
+                    "2": {**_sub("-100B", time="99:99")},  # bad: skipped and named
+                    "3": {"platform": "slack", "time": "09:00", "tz": "UTC"},  # bad: no channel
+                },
+                "ledger": {
+                    "1": {"key": "telegram:-100A:evt@7d:2024-10-06", "day": "2024-09-29",
+                          "sent_at": "2024-09-29T04:00:01+00:00"},
+                    "2": {"channel": "-100A"},  # bad: no key
+                },
+                "pending": {"1": {"key": "telegram:-100A:evt@0d:2024-10-06", "day": "2024-10-06"}},
+                "settings": {"1": {"platform": "telegram", "channel": "-100A", "values": {"language": "ru"}}},
+                "facts": {"1": {"kind": "event", "record": _fact("evt-2030-consulate")}},
+            }
+        )
+    )  # fmt: skip
+
+
+def test_an_old_tinydb_state_file_is_migrated_once_atomically_and_kept_renamed(tmp_path, caplog):
+    legacy = tmp_path / "state.json"
+    _legacy_file(legacy)
+    config = Config.from_env({"KAZKOR_DB": str(legacy)})
+    with caplog.at_level(logging.INFO, logger="bot.state"):
+        store = open_state(config)
+    (line,) = [r.getMessage() for r in caplog.records if "migrated" in r.getMessage()]
+    assert line.startswith(f"state: migrated {legacy} into SQLite {tmp_path / 'state.sqlite3'}: ")
+    assert "1 subscriptions, 1 ledger entries, 1 pending claims, 1 channel settings; 1 added facts" in line
+    assert "skipped 3 bad records" in line and "subscriptions document 2: time '99:99'" in line
+    assert "subscriptions document 3: no channel" in line and "ledger document 2: no key" in line
+    (kept,) = tmp_path.glob("state.json.migrated-*")
+    assert not legacy.exists() and f"old file kept as {kept}" in line
+    assert [s["channel"] for s in store.subscriptions()] == ["-100A"]
+    assert store.channel_setting("telegram", "-100A", "language") == "ru"
+    assert store.statuses(["telegram:-100A:evt@7d:2024-10-06", "telegram:-100A:evt@0d:2024-10-06"]) == {
+        "telegram:-100A:evt@7d:2024-10-06": "sent",
+        "telegram:-100A:evt@0d:2024-10-06": "pending",
+    }
+    catalogue = load_catalogue()
+    FactStore(config.facts_path).load_facts_into(catalogue)
+    assert "evt-2030-consulate" in catalogue.by_id
+    store.close()
+    # a copy of the old file put back (a restore from backup): moved aside again, nothing doubled
+    kept.rename(legacy)
+    again = open_state(config)
+    assert again.counts().subscriptions == 1 and again.counts().sent == 1 and again.counts().pending == 1
+    assert not legacy.exists() and len(list(tmp_path.glob("state.json.migrated-*"))) == 1
+    fresh = load_catalogue()
+    assert FactStore(config.facts_path).load_facts_into(fresh) == 1
+    again.close()
+
+
+def test_an_idle_console_holds_no_lock_and_run_names_the_holder_of_the_scheduler_lock(db):
+    console = open_store(db)  # `kazkor console`: wrote once, then sits idle
+    console.save_subscription(_sub("-100A"))
+    run_lock = SqliteLeaderLock(db.with_suffix(".sqlite3"), "kazkor run")
+    take_or_refuse(run_lock, "kazkor run")  # the console's write does not stop `kazkor run`
+    console.save_subscription(_sub("-100B"))  # and the console still writes beside a running bot
+    second = SqliteLeaderLock(db.with_suffix(".sqlite3"), "kazkor post-due")
+    with pytest.raises(LeaderBusy, match=rf"held by kazkor run pid {os.getpid()} on "):
+        take_or_refuse(second, "kazkor post-due")
+    run_lock.release()
+    take_or_refuse(second, "kazkor post-due")
+    second.release()
+    assert [s["channel"] for s in console.subscriptions()] == ["-100A", "-100B"]
+    console.close()
+
+
+def _fill_the_disk(store: StateStore) -> None:
+    """Cap the database at its current size (SQLite's max_page_count) and fill the free room: every
+    later insert fails with "database or disk is full", as on a full disk."""
+
+    def cap(dbapi_connection, _record) -> None:
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count={pages}")
+
+    event.listen(store.engine, "connect", cap)
+    store.engine.dispose()
+    for size in (500, 50, 0):  # big rows first, then ever smaller ones into what room is left
+        for i in range(10_000):
+            try:
+                store.record_delivery(f"fill:{size}-{i}:x", padding="p" * size)
+            except Exception as exc:  # noqa: BLE001
+                assert "full" in str(exc)
+                break
+    store._uncap = cap  # type: ignore[attr-defined]
+
+
+def _free_the_disk(store: StateStore) -> None:
+    event.remove(store.engine, "connect", store._uncap)  # type: ignore[attr-defined]
+    store.engine.dispose()
+
+
+def test_a_full_disk_counts_the_posts_as_failed_and_the_same_day_retry_sends_them(state, db, catalogue):
+    from bot.reminders.schedule import ReminderService
+
+    subscribe(state, "telegram", "-100123")
+    subscribe(state, "slack", "C0GENERAL")
+    _fill_the_disk(state)
+    clock = SettableClock(REFERENDUM_7D_ALMATY)
+
+    async def scenario():
+        async with FakeTelegram() as tg, FakeSlack() as sl, senders_for(db, tg, sl) as senders:
+            summary = await post_due(state, catalogue, senders, clock=clock)
+            service = ReminderService(state, catalogue, senders, tz=clock.now.tzinfo, clock=clock,
+                                      catch_up=False, follow_up_delays=(0.3,))  # fmt: skip
+            await service.start()
+            try:
+                fired = await service.post_at(("09:00", "Asia/Almaty"))
+                _free_the_disk(state)  # space is back before the follow-up
+                await sl.wait_until(lambda: len(tg.sent) + len(sl.posted) == 2, 10, "the follow-up")
+            finally:
+                await service.stop()
+            return summary, fired, len(tg.sent), len(sl.posted)
+
+    summary, fired, telegram, slack = run(scenario())
+    assert (summary.sent, summary.failed) == (0, 2) and "failed 2" in summary.line()
+    assert any("database or disk is full" in p for p in summary.problems)
+    assert (fired.sent, fired.failed) == (0, 2), fired
+    assert (telegram, slack) == (1, 1)  # sent once each by the same-day retry
+    assert len([e for e in state.ledger() if not e["key"].startswith("fill:")]) == 2
 
 
 def _fact(rid: str, **over):
@@ -111,21 +323,23 @@ def _fact(rid: str, **over):
 
 
 def test_an_added_fact_is_served_and_persists(tmp_path):
-    path = tmp_path / "state.json"
+    path = tmp_path / "state.facts.json"
     catalogue = load_catalogue()
-    store = StateStore(path)
-    store.add_fact("event", _fact("evt-2030-consulate"), catalogue)
+    FactStore(path).add_fact("event", _fact("evt-2030-consulate"), catalogue)
     assert catalogue.in_year("event", 2030)[0].id == "evt-2030-consulate"
-    store.close()
+    from filelock import FileLock
+
+    with FileLock(f"{path}.lock", timeout=0):  # held only while writing: free again at once
+        pass
     fresh = load_catalogue()
-    StateStore(path).load_facts_into(fresh)
+    FactStore(path).load_facts_into(fresh)
     assert "evt-2030-consulate" in fresh.by_id
 
 
 def test_a_bad_added_fact_is_refused_and_nothing_is_written(tmp_path):
-    path = tmp_path / "state.json"
+    path = tmp_path / "state.facts.json"
     catalogue = load_catalogue()
-    store = StateStore(path)
+    store = FactStore(path)
     with pytest.raises(DataError, match=r"added fact \(id 'evt-bad'\): field 'date'"):
         store.add_fact("event", _fact("evt-bad", date="2030-02-30"), catalogue)
     with pytest.raises(DataError, match="cites unknown source 'nobody'"):
@@ -147,53 +361,33 @@ def test_a_bad_curated_record_is_refused_at_load_naming_file_and_record(tmp_path
     assert str(err.value).startswith(f"events.json record 3 (id '{events[3]['id']}'): field 'date'")
 
 
-def _sub(channel: str) -> dict:
-    return {"platform": "telegram", "channel": channel, "time": "09:00", "tz": "Asia/Almaty"}
+def test_state_writes_from_commands_never_run_on_the_event_loop():
+    """The front ends answer /subscribe, /unsubscribe and /subscriptions on a worker thread."""
+    from bot.commands import Command
+    from bot.platforms.inbound import STATE_COMMANDS, RenderedReplies
 
+    seen: list[bool] = []
 
-def _channels(path: Path) -> list[str]:
-    store = StateStore(path)
-    try:
-        return [sub["channel"] for sub in store.subscriptions()]
-    finally:
-        store.close()
+    class Spy:
+        def channel_setting(self, platform, channel, name):  # answered from memory in the real store
+            return None
 
+        def subscription(self, platform, channel):
+            try:
+                asyncio.get_running_loop()
+                seen.append(True)
+            except RuntimeError:
+                seen.append(False)
+            return None
 
-def test_one_writer_at_a_time_and_a_late_writer_starts_from_the_file(tmp_path):
-    """`kazkor run` holds the state; a console opened meanwhile can read but not write, and once run
-    has stopped, the console's write starts from what run wrote last, not from its own stale copy."""
-    path = tmp_path / "state.json"
-    run = StateStore(path, exclusive=True)
-    run.save_subscription(_sub("-100A"))
-    console = StateStore(path)  # reads -100A
-    with pytest.raises(StateBusy, match=f"{path} is in use by another kazkor process"):
-        console.save_subscription(_sub("-100B"))
-    with pytest.raises(StateBusy):
-        StateStore(path, exclusive=True)  # a second `kazkor run` or `post-due`
-    assert console.subscriptions() == [_sub("-100A")]  # reading needs no lock
-    run.save_subscription(_sub("-100C"))  # run goes on; the console's copy is now stale
-    run.record_delivery("telegram:-100A:k")
-    run.close()
+    from tests.conftest import ALMATY
 
-    console.save_subscription(_sub("-100B"))
-    assert console.is_writer
-    console.close()
-    assert _channels(path) == ["-100A", "-100C", "-100B"]
-    again = StateStore(path, exclusive=True)
-    assert again.delivered("telegram:-100A:k")  # run's ledger survived the console's write
-    again.close()
+    async def scenario():
+        from bot.commands import Context
 
+        ctx = Context(catalogue=load_catalogue(), tz=ALMATY, state=Spy())
+        replies = RenderedReplies("console", lambda reply: [reply.title])
+        await replies.answer_async(Command("subscriptions", (), "console", "c", "u", {}), ctx)
 
-def test_only_the_writer_removes_a_killed_writers_temp_file(tmp_path):
-    path = tmp_path / "state.json"
-    writer = StateStore(path, exclusive=True)
-    writer.save_subscription(_sub("-100A"))
-    in_flight = tmp_path / ".state.json.x1y2.tmp"  # as a write in progress (or a killed one) leaves it
-    in_flight.write_text("{}")
-    reader = StateStore(path)  # e.g. `kazkor ask` while `kazkor run` writes
-    assert in_flight.exists()
-    reader.close()
-    writer.close()
-    StateStore(path, exclusive=True).close()  # the next writer: no other writer can own it now
-    assert not in_flight.exists()
-    assert _channels(path) == ["-100A"]
+    asyncio.run(scenario())
+    assert "subscribe" in STATE_COMMANDS and seen == [False]

@@ -12,8 +12,7 @@ from telegram import Bot
 from bot.commands import Command, Context, dispatch, handle_text
 from bot.commands.subscriptions import REFUSAL
 from bot.platforms.admin import slack_is_admin, telegram_is_admin
-from facts.store import StateStore
-from tests.conftest import ALMATY
+from tests.conftest import ALMATY, open_store
 from tests.helpers import lines
 from tests.reminders_kit import run
 from tests.standins.slack_api import FakeSlack
@@ -193,13 +192,13 @@ def test_a_paused_subscription_says_why(ctx, state):
 
 def test_subscriptions_survive_a_restart(tmp_path, catalogue):
     path = tmp_path / "state.json"
-    first = StateStore(path)
+    first = open_store(path)
     clock = lambda: datetime.fromisoformat(WHEN)  # noqa: E731
     handle_text(
         "/subscribe 08:45 Asia/Seoul", Context(catalogue=catalogue, tz=ALMATY, clock=clock, state=first)
     )
     first.close()
-    second = StateStore(path)
+    second = open_store(path)
     (sub,) = second.subscriptions()
     assert (sub["platform"], sub["time"], sub["tz"], sub["active"]) == (
         "console",

@@ -22,7 +22,6 @@ from bot.commands.trade import trade
 from bot.commands.who import who
 from bot.i18n import N_
 from bot.reply import Item, Reply, ReplyBuilder, usage
-from facts.store import StateBusy
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +162,17 @@ def _run(command: Command, ctx: Context) -> Reply:
             spec.example,
             ctx.tr,
         )
-    except StateBusy as exc:  # e.g. /subscribe in `kazkor console` while `kazkor run` is up
-        return Reply(title=_("Not saved: {problem}").format(problem=exc), kind="error")
-    except Exception:
+    except Exception as exc:
+        if type(exc).__module__.startswith("sqlalchemy"):  # the state database: disk full, server down
+            log.error("command /%s: the state database failed: %s: %s", spec.name, type(exc).__name__, exc)
+            return Reply(
+                title=_("Not saved: {problem}").format(  # both messages exist in every language
+                    problem=_(
+                        "Sorry, /{name} failed on our side. It has been logged; please try again later."
+                    ).format(name=spec.name)
+                ),
+                kind="error",
+            )
         log.exception("command /%s failed", spec.name)
         return Reply(
             title=_("Sorry, /{name} failed on our side. It has been logged; please try again later.").format(

@@ -22,7 +22,7 @@ class Context:
     catalogue: Catalogue
     tz: ZoneInfo
     clock: Clock = system_clock
-    state: Any = None  # facts.store.StateStore when the platform keeps state (subscriptions)
+    state: Any = None  # bot.state.StateStore when the platform keeps state (subscriptions)
     bot_name: str = "kazkor"
     # Called (no arguments, from any thread) after /subscribe or /unsubscribe changed the state, so the
     # reminder scheduler rebuilds its jobs; None when nothing schedules (console, `kazkor ask`).

@@ -1,9 +1,10 @@
 """``kazkor doctor``: check what ``kazkor run`` needs, one line per check, with a fix for each ✗.
 
-Checks, in order: the configuration, the state file, the curated data, and each configured platform
-(Telegram ``getMe``, Slack ``auth.test``; 5 s timeouts). Read-only: a corrupt state file is reported, not
-moved aside (``kazkor run`` does that). Exit status 0 when every check passes, 1 otherwise. No token is
-ever printed: every line goes through the same scrubber as the logs.
+Checks, in order: the configuration, the state database (engine, connectivity, schema version, bad
+records, who runs the scheduler; an old TinyDB state file waiting to be migrated), the curated data and
+added facts, and each configured platform (Telegram ``getMe``, Slack ``auth.test``; 5 s timeouts).
+Read-only: nothing is created, migrated or moved. Exit status 0 when every check passes, 1 otherwise.
+No token is ever printed: every line goes through the same scrubber as the logs.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def check_config(config: Config) -> list[Check]:
     return checks
 
 
-# -- state file -----------------------------------------------------------------------------------
+# -- state database -------------------------------------------------------------------------------
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -122,76 +123,106 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
+def _db_failure(exc: Exception) -> tuple[str, str]:
+    """(what went wrong, how to fix it) for a failed connection, PostgreSQL's causes told apart."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+    low = text.lower()
+    if (
+        "password authentication failed" in low
+        or "authentication" in low
+        or "role" in low
+        and "not exist" in low
+    ):
+        return (
+            f"reachable, but not authenticated ({text})",
+            "correct the user and password in KAZKOR_STATE_URL",
+        )
+    if "does not exist" in low and "database" in low:
+        return (
+            f"reachable, but {text}",
+            "create the database (createdb) or correct its name in KAZKOR_STATE_URL",
+        )
+    if any(word in low for word in ("refused", "timeout", "timed out", "could not translate", "no route")):
+        return f"not reachable ({text})", "start PostgreSQL or correct the host and port in KAZKOR_STATE_URL"
+    return text, "see the error above; `kazkor run` needs this database"
+
+
 def check_state(config: Config) -> list[Check]:
-    path = config.state_path
-    checks: list[Check] = []
-    folder = path.parent
-    existing = _nearest_existing(folder)
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        return [
-            Check(
-                "state file",
-                False,
-                f"{path}: cannot write in {existing}",
-                f"make {folder} writable by the user running kazkor, or point KAZKOR_DB at a writable path",
-            )
-        ]
-    aside = sorted(folder.glob(f"{path.name}.corrupt-*")) if folder.is_dir() else []
-    if aside:
-        checks.append(
-            Check(
-                "state file",
-                False,
-                f"an earlier state file did not parse and was moved aside: {aside[-1]}"
-                + (f" (and {len(aside) - 1} more)" if len(aside) > 1 else ""),
-                "subscriptions in it are not active: inspect it, repair the JSON and put it back in place of "
-                f"{path} while kazkor is stopped (or re-subscribe), then delete the .corrupt-* file",
-            )
-        )
-    if not path.exists():
-        checks.append(Check("state file", True, f"{path}: not created yet (the first run creates it)"))
-        return checks
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.state import StateStore
+    from bot.state.leader import leader_lock
+    from bot.state.schema import SCHEMA_VERSION
+
+    checks = _check_legacy(config)
+    name = "state database"
+    if not config.state_url:
+        path = config.sqlite_path
+        existing = _nearest_existing(path.parent)
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            fix = f"make {path.parent} writable by the user running kazkor, or point KAZKOR_DB elsewhere"
+            return checks + [Check(name, False, f"SQLite {path}: cannot write in {existing}", fix)]
+        if not path.exists():
+            return checks + [Check(name, True, f"SQLite {path}: not created yet (the first run creates it)")]
     try:
-        data = json.loads(path.read_bytes() or b"{}")
-        if not isinstance(data, dict):
-            raise ValueError("the top level is not a JSON object")
-    except (OSError, ValueError) as exc:
-        checks.append(
-            Check(
-                "state file",
-                False,
-                f"{path}: does not parse ({exc})",
-                f"restore {path} from a backup; otherwise `kazkor run` moves it aside and starts empty "
-                "(subscriptions are lost until restored)",
+        store = StateStore(config.database_url, name="kazkor doctor", create=False)
+    except Exception as exc:  # noqa: BLE001 - a bad URL or driver: one line
+        return checks + [Check(name, False, f"cannot open: {exc}", "correct KAZKOR_STATE_URL")]
+    where = store.describe()
+    try:
+        try:
+            version = store.schema_version()
+        except SQLAlchemyError as exc:
+            if "no such table" in str(exc) or "does not exist" in str(exc) and "relation" in str(exc):
+                return checks + [Check(name, False, f"{where}: reachable, but no kazkor schema yet",
+                                       "start `kazkor run` once: it creates the tables")]  # fmt: skip
+            detail, fix = _db_failure(exc)
+            return checks + [Check(name, False, f"{where}: {detail}", fix)]
+        if version != SCHEMA_VERSION:
+            fix = (
+                "start `kazkor run` once: it upgrades the schema"
+                if (version or 0) < SCHEMA_VERSION
+                else ("upgrade kazkor: a newer version wrote this database")
             )
-        )
-        return checks
-
-    def count(table: str) -> int:
-        value = data.get(table)
-        return len(value) if isinstance(value, dict) else 0
-
-    checks.append(
-        Check(
-            "state file",
-            True,
-            f"{path}: {count('subscriptions')} subscriptions, {count('ledger')} deliveries recorded, "
-            f"{count('facts')} added facts; {_writer_status(path)}",
-        )
-    )
+            return checks + [Check(name, False, f"{where}: schema version {version}, this kazkor uses "
+                                                f"{SCHEMA_VERSION}", fix)]  # fmt: skip
+        counts = store.counts()
+        holder = leader_lock(store, "kazkor doctor").holder()
+        scheduler = f"scheduler run by {holder}" if holder else "no kazkor process runs the scheduler"
+        checks.append(Check(name, True, (
+            f"{where}: schema version {version} (current); {counts.subscriptions} subscriptions, "
+            f"{counts.sent} deliveries recorded, {counts.pending} pending; {scheduler}"
+        )))  # fmt: skip
+        for bad in store.bad_records():
+            checks.append(Check("bad record", False, bad, "subscribe again in that channel (/subscribe), "
+                                "or /unsubscribe there; until then it is skipped"))  # fmt: skip
+    except SQLAlchemyError as exc:
+        detail, fix = _db_failure(exc)
+        checks.append(Check(name, False, f"{where}: {detail}", fix))
+    finally:
+        store.close()
     return checks
 
 
-def _writer_status(path: Path) -> str:
-    """Whether a kazkor process holds the state file's writer lock (a lock held for an instant)."""
-    from filelock import FileLock, Timeout
+def _check_legacy(config: Config) -> list[Check]:
+    """An old TinyDB state file at KAZKOR_DB is migrated on the next start: say what it holds."""
+    from bot.state.migrate import LegacyUnreadable, read_legacy
 
-    lock = FileLock(f"{path}.lock", timeout=0, thread_local=False)
+    path = config.state_path
+    if not path.is_file() or path.suffix != ".json":
+        return []
     try:
-        with lock:
-            return "no kazkor process is writing it"
-    except Timeout:
-        return "in use by a running kazkor process (run or post-due)"
+        old = read_legacy(path)
+    except LegacyUnreadable as exc:
+        fix = f"restore {path} from a backup (it is migrated on the next start), or remove it"
+        return [Check("old state file", False, f"{exc}: it cannot be migrated", fix)]
+    detail = (
+        f"{path}: moves into the state database on the next start ({len(old.subscriptions)} subscriptions, "
+        f"{len(old.sent)} deliveries, {len(old.pending)} pending, {len(old.facts)} added facts)"
+    )
+    if old.skipped:
+        detail += f"; {len(old.skipped)} bad records will be skipped: " + "; ".join(old.skipped[:5])
+    return [Check("old state file", True, detail)]
 
 
 # -- curated data ---------------------------------------------------------------------------------
@@ -214,7 +245,7 @@ def check_data(config: Config) -> list[Check]:
             )
         ]
     checks = [Check("curated data", True, f"valid: {catalogue.describe()}")]
-    path = config.state_path
+    path = config.facts_path
     if path.is_file():
         try:
             data = json.loads(path.read_bytes() or b"{}")
@@ -237,13 +268,12 @@ def check_data(config: Config) -> list[Check]:
                         "added facts",
                         False,
                         str(exc),
-                        f'remove or correct document {doc_id} in the "facts" table of {path} while kazkor '
-                        "is stopped",
+                        f'remove or correct document {doc_id} in the "facts" table of {path}',
                     )
                 )
                 return checks
         if added:
-            checks.append(Check("added facts", True, f"{added} added facts in the state file are valid"))
+            checks.append(Check("added facts", True, f"{added} added facts in {path} are valid"))
     return checks
 
 

@@ -43,7 +43,13 @@ class AuthFailed(DeliveryFault):
 
 
 class Transient(DeliveryFault):
-    """A timeout, a network error or a 5xx: retry with backoff, a bounded number of times."""
+    """A network error before the request left, or a 5xx: retry with backoff, a bounded number of times."""
+
+
+class OutcomeUnknown(DeliveryFault):
+    """The request left but no answer came (a read timeout): the post may or may not be in the channel.
+    Never retried blindly (that is how posts got doubled): handled like a post in flight at a crash,
+    its claim kept, counted as unconfirmed and reported."""
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,9 @@ async def produce_file(attachment: Attachment) -> bytes | None:
 # command here that reads or changes state (/subscribe, /unsubscribe, /subscriptions, /language).
 CACHEABLE_COMMANDS = frozenset({"trade", "agreements", "timeline", "upcoming", "search", "source", "help"})
 CACHE_SIZE = 512  # rendered answers kept (least recently used dropped first)
+# Commands that read or write the state database: answered on a worker thread, so a database write
+# (fsync on SQLite, a round trip to PostgreSQL) never stalls the event loop.
+STATE_COMMANDS = frozenset({"subscribe", "unsubscribe", "subscriptions"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,6 +176,12 @@ class RenderedReplies:
 
     def render(self, reply: Reply) -> Rendered:
         return Rendered(tuple(self._render(reply)), reply.public, reply.attachments)
+
+    async def answer_async(self, command: Command, ctx: Context, page: int = 0, view: str = "") -> Rendered:
+        """:meth:`answer`, on a worker thread for :data:`STATE_COMMANDS` (they do blocking I/O)."""
+        if canonical_name(command) in STATE_COMMANDS:
+            return await asyncio.to_thread(self.answer, command, ctx, page, view)
+        return self.answer(command, ctx, page, view)
 
     def answer(self, command: Command, ctx: Context, page: int = 0, view: str = "") -> Rendered:
         """Dispatch and render ``command`` (``page`` and ``view`` of a pressed control), from the

@@ -32,6 +32,7 @@ from bot.platforms.base import (
     ChannelGone,
     ChannelMoved,
     DeliveryFault,
+    OutcomeUnknown,
     RetryLater,
     Sender,
     Target,
@@ -112,11 +113,24 @@ def _telegram_fault(exc: Exception) -> DeliveryFault:
         if any(phrase in text for phrase in _TELEGRAM_GONE):
             return ChannelGone(f"telegram: {exc.message}")
         return DeliveryFault(f"telegram: {exc.message}")
+    if isinstance(exc, TimedOut) and not _before_sending(exc):
+        return OutcomeUnknown(f"telegram: {exc.message} (the request was sent; no answer came)")
     if isinstance(exc, TimedOut | NetworkError):
         return Transient(f"telegram: {exc.message}")
     if isinstance(exc, Conflict | TelegramError):
         return DeliveryFault(f"telegram: {exc}")
     return Transient(f"telegram: {type(exc).__name__}: {exc}")
+
+
+def _before_sending(exc: Exception) -> bool:
+    """True when a timeout happened before the request left (connecting, or waiting for a pooled
+    connection): then retrying cannot double a post."""
+    import httpx
+
+    cause = exc.__cause__
+    return isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout | httpx.ConnectError) or (
+        "pool timeout" in str(exc).lower()
+    )
 
 
 def credentials_refused(exc: Exception) -> bool:
@@ -157,7 +171,9 @@ class TelegramSender:
                 )
             except TelegramError as exc:
                 raise _telegram_fault(exc) from exc
-            except (TimeoutError, OSError) as exc:
+            except TimeoutError as exc:
+                raise OutcomeUnknown(f"telegram: timed out after sending ({exc})") from exc
+            except OSError as exc:
                 raise Transient(f"telegram: {type(exc).__name__}: {exc}") from exc
 
 
@@ -227,7 +243,9 @@ class SlackSender:
                 await self.client.chat_postMessage(**kwargs)
             except SlackApiError as exc:
                 raise _slack_fault(exc) from exc
-            except (TimeoutError, SlackClientError, OSError) as exc:
+            except TimeoutError as exc:  # aiohttp's total/read timeout: the request had left
+                raise OutcomeUnknown(f"slack: timed out waiting for chat.postMessage ({exc})") from exc
+            except (SlackClientError, OSError) as exc:
                 raise Transient(f"slack: {type(exc).__name__}: {exc}") from exc
             except Exception as exc:  # aiohttp.ClientError and friends: the connection failed
                 if type(exc).__module__.startswith("aiohttp"):
@@ -293,13 +311,39 @@ async def _telegram_bot(config: Config) -> tuple[Any, Any]:
     return bot, close
 
 
+def _no_timeout_retry_class() -> type:
+    from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+
+    class NoTimeoutRetry(AsyncConnectionErrorRetryHandler):
+        """slack-sdk's connection-error retry, except after a timeout: aiohttp's ServerTimeoutError is a
+        ServerConnectionError, so the stock handler resends a chat.postMessage whose request had left
+        (and was often delivered). The delivery code reports such a post instead (OutcomeUnknown)."""
+
+        async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:
+            if isinstance(error, TimeoutError):
+                return False
+            parent = super()._can_retry_async
+            return await parent(state=state, request=request, response=response, error=error)
+
+    return NoTimeoutRetry
+
+
+def _NoTimeoutRetry() -> Any:  # noqa: N802 - reads as the class it builds
+    return _no_timeout_retry_class()()
+
+
 def _slack_client(config: Config) -> tuple[Any, Any]:
     import aiohttp
     from slack_sdk.web.async_client import AsyncWebClient
 
     # One shared session: without it slack-sdk opens a new connection pool for every call.
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-    client = AsyncWebClient(token=config.slack_bot_token, base_url=config.slack_api_url, session=session)
+    client = AsyncWebClient(
+        token=config.slack_bot_token,
+        base_url=config.slack_api_url,
+        session=session,
+        retry_handlers=[_NoTimeoutRetry()],
+    )
 
     async def close() -> None:
         await session.close()

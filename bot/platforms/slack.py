@@ -269,14 +269,14 @@ class SlackFrontEnd:
                     await self.open_subscribe_modal(client, command["trigger_id"], channel, user)
                     self.replies.report(parsed, started)
                     return
-                rendered = self.replies.answer(with_extra(parsed, **extra), self.ctx)
+                rendered = await self.replies.answer_async(with_extra(parsed, **extra), self.ctx)
                 await self._respond_parts(command, respond, rendered, rendered.parts)
                 await self._upload_files(command, respond, client, rendered)
                 self.replies.report(parsed, started)
                 return
             else:
                 parsed = with_extra(parsed, chat_type=chat_type_of(channel), thread=None)
-                rendered = self.replies.answer(parsed, self.ctx)
+                rendered = await self.replies.answer_async(parsed, self.ctx)
         except Exception:
             await ack()  # an empty ack rather than Slack's "didn't respond" error; the failure is logged
             raise
@@ -368,7 +368,7 @@ class SlackFrontEnd:
         if press.command in ADMIN_COMMANDS:
             extra["is_admin"] = await self._is_admin(client, user)
         command = press_command(press, platform=PLATFORM, channel=channel, user=user, **extra)
-        rendered = self.replies.answer(command, self.ctx, press.page, press.view)
+        rendered = await self.replies.answer_async(command, self.ctx, press.page, press.view)
         parts = list(rendered.parts)
         if not rendered.public:
             for message in parts:

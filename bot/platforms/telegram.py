@@ -298,7 +298,7 @@ class TelegramFrontEnd:
                 extra["is_admin"] = await self._is_admin(
                     context, chat.id, chat.type, user.id if user else None
                 )
-            rendered = self.replies.answer(with_extra(parsed, **extra), self.ctx)
+            rendered = await self.replies.answer_async(with_extra(parsed, **extra), self.ctx)
         await self._send(context, message, rendered, thread)
         self.replies.report(parsed, started)
 
@@ -371,7 +371,7 @@ class TelegramFrontEnd:
             command = press_command(
                 press, platform=PLATFORM, channel=str(chat.id), user=str(user.id), **extra
             )
-            rendered = self.replies.answer(command, self.ctx, press.page, press.view)
+            rendered = await self.replies.answer_async(command, self.ctx, press.page, press.view)
             if not rendered.public:
                 # a refusal or a hint: only the presser sees it, and the message stays as it was
                 await query.answer(_alert_text(rendered), show_alert=True)

@@ -5,21 +5,26 @@ one message keyed in the ledger as ``{platform}:{channel}:{reminder.key}`` (chan
 date). The same path serves the scheduler, the catch-up at start and ``kazkor post-due``.
 
 Exactly once, and the one window where it is at most once
-    Before a message is sent, a *pending* mark for its key is written (fsynced) to the state file; after
-    the platform accepted it, the key is written to the ledger. A key in the ledger is never sent again.
-    A key with a pending mark and no ledger entry is a send that was interrupted by a crash (or a kill)
-    between those two writes: it is **not** sent again (it may or may not have reached the channel), it
-    is counted as "unconfirmed" and logged with its key. So a crash can lose at most the one message per
-    channel that was in flight; it never duplicates one. A send that fails in a way we can see (rate
-    limit, error answer, channel gone) drops the pending mark, so it is tried again later as usual.
+    Before a message is sent, its key is *claimed* in the state database (``bot.state``): an insert that
+    does nothing if the key is there, so of all processes and fan-outs exactly one wins and sends. After
+    the platform accepted it, the row is marked sent. A sent key is never sent again. A key still pending
+    is a send in flight elsewhere or one interrupted by a crash (or a kill) between those two writes: it
+    is **not** sent again (it may or may not have reached the channel), it is counted as "unconfirmed"
+    and logged with its key. A timeout after the request left (:class:`OutcomeUnknown`) is handled the
+    same way: its claim stays, it is counted and reported, never retried blindly. So a crash loses at
+    most the messages in flight; it never duplicates one. A send that fails in a way we can see (rate
+    limit, error answer, channel gone, connection refused) drops the claim, so it is tried again.
 
-    Two exceptions, both documented in the README: a timeout after which the platform had in fact
-    accepted the message, then retried (Transient), posts it twice; and a reply that needs several
-    messages (not the case for reminders, which are one short message) is resent whole after a failure
-    on a later part.
+    A reply that needs several messages (not the case for reminders, which are one short message) is
+    resent whole after a failure on a later part.
 
-Pending marks and ledger entries are written by one writer task that groups whatever is queued into
-one file write (group commit), so a fan-out to hundreds of channels is not bound by fsync.
+Claims and records are written by one writer task that groups whatever is queued into one transaction
+(group commit) on a worker thread, so a fan-out is not bound by fsync and never blocks the event loop.
+Before a fan-out, the ledger is asked once (per 500 keys) which of its keys are already sent, so a run
+after the posts went out sends and writes nothing.
+
+One cap on sends in flight per platform (``concurrency``) holds across every fan-out of a
+:class:`Delivery`, however many scheduler jobs fire at once.
 
 Faults (``bot.platforms.base``): RetryLater waits as told (bounded) and retries; Transient retries with
 exponential backoff (bounded); ChannelGone deactivates the subscription; ChannelMoved moves the
@@ -49,6 +54,7 @@ from bot.platforms.base import (
     ChannelGone,
     ChannelMoved,
     DeliveryFault,
+    OutcomeUnknown,
     RetryLater,
     Sender,
     Transient,
@@ -118,7 +124,7 @@ class Summary:
         if self.moved:
             parts.append(f"moved {self.moved}")
         if self.unconfirmed:
-            parts.append(f"unconfirmed {self.unconfirmed} (interrupted earlier, not resent)")
+            parts.append(f"unconfirmed {self.unconfirmed} (in flight at a crash or timed out; not resent)")
         return ", ".join(parts)
 
 
@@ -135,9 +141,13 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
+class StateWriteFailed(Exception):
+    """The state database refused a write (disk full, read-only folder, server gone)."""
+
+
 class LedgerWriter:
-    """One writer task for pending marks and ledger records: every queued operation goes into the next
-    batch, and a batch is at most three fsynced file writes (``StateStore.apply_ledger_batch``)."""
+    """One writer task for claims and records: every queued operation goes into the next batch, and a
+    batch is one transaction (``StateStore.apply_ledger_batch``) on a worker thread."""
 
     def __init__(self, state: Any) -> None:
         self.state = state
@@ -145,8 +155,6 @@ class LedgerWriter:
         self._task: asyncio.Task | None = None
 
     async def claim(self, key: str, **details: Any) -> str:
-        if self.state.delivered(key):  # in memory: no need to queue
-            return "delivered"
         return await self._submit("claim", key, details)
 
     async def record(self, key: str, **details: Any) -> None:
@@ -171,11 +179,12 @@ class LedgerWriter:
             records = [(key, details) for op, key, details, _ in batch if op == "record"]
             try:
                 statuses = await asyncio.to_thread(self.state.apply_ledger_batch, releases, claims, records)
-            except Exception as exc:  # the file could not be written: every waiter learns it
-                log.exception("writing the delivery ledger failed")
+            except Exception as exc:  # the database could not be written: every waiter learns it
+                log.error("writing the delivery ledger failed: %s: %s", type(exc).__name__, exc)
+                failure = StateWriteFailed(f"the state database refused a write: {type(exc).__name__}: {exc}")
                 for *_, future in batch:
                     if not future.done():
-                        future.set_exception(exc)
+                        future.set_exception(failure)
                 continue
             answers = iter(statuses)
             for op, _, _, future in batch:
@@ -218,6 +227,8 @@ class Delivery:
         self.on_subscriptions_changed = on_subscriptions_changed
         self.on_outcome = on_outcome  # (platform, "sent" | "skipped" | "failed"), e.g. for metrics
         self.writer = LedgerWriter(state)
+        self._gates: dict[str, asyncio.Semaphore] = {}  # platform -> the one cap on its sends in flight
+        self._known: dict[str, str] = {}  # key -> "sent"/"pending" as the ledger said before this fan-out
         self._locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         # subscriptions moved or paused by this instance, or changed by a command while it ran: their
         # stored record is read again before each post (see mark_changed)
@@ -232,6 +243,19 @@ class Delivery:
         for sub in subs:
             if sub.get("active", True) and sub["platform"] not in UNPOSTED_PLATFORMS:
                 by_platform[sub["platform"]].append(sub)
+        keys = [
+            ledger_key(sub["platform"], str(sub["channel"]), reminder)
+            for group in by_platform.values()
+            for sub in group
+            for reminder in self._due(sub, day)
+        ]
+        if keys:
+            try:
+                self._known.update(await asyncio.to_thread(self.state.statuses, keys))
+            except Exception as exc:  # noqa: BLE001 - the database is unreachable: nothing can be claimed
+                message = f"the state database cannot be read: {type(exc).__name__}: {exc}"
+                log.error("delivery: %s; %d posts not sent (tried again later today)", message, len(keys))
+                return Summary(failed=len(keys), problems=[message])
         results = await asyncio.gather(
             *(self._run_platform(platform, group, day) for platform, group in sorted(by_platform.items()))
         )
@@ -260,7 +284,9 @@ class Delivery:
                 summary.problems.append(message)
             return summary
         auth_failed = asyncio.Event()
-        gate = asyncio.Semaphore(self.concurrency)
+        gate = self._gates.get(platform)
+        if gate is None:
+            gate = self._gates[platform] = asyncio.Semaphore(self.concurrency)
 
         async def one(sub: dict[str, Any]) -> Summary:
             async with gate:
@@ -285,7 +311,7 @@ class Delivery:
         async with self._locks[key_of(sub)]:
             # A fan-out that overlapped this one may have moved or paused it: then the stored one is the
             # truth. (Reading every subscription back from TinyDB would scan the table each time.)
-            current = self.state.subscription(*key_of(sub)) if key_of(sub) in self._touched else sub
+            current = await self._reread(sub) if key_of(sub) in self._touched else sub
             if current is None or not current.get("active", True):
                 return summary
             reminders = self._due(current, day)
@@ -293,7 +319,7 @@ class Delivery:
                 if self.stopping.is_set():
                     break
                 if index and key_of(sub) in self._touched:  # changed meanwhile (e.g. /unsubscribe)
-                    current = self.state.subscription(*key_of(current))
+                    current = await self._reread(current)
                     if current is None or not current.get("active", True):
                         break
                 if auth_failed.is_set():
@@ -327,9 +353,18 @@ class Delivery:
         pace = getattr(sender, "pace", None)  # optional: wait for a rate-limit slot before the mark
         while True:
             key = ledger_key(platform, str(sub["channel"]), reminder)
-            if pace is not None and not self.state.delivered(key):
+            known = self._known.get(key)
+            if known == "sent":  # the ledger said so before this fan-out: no claim, no write
+                summary.already_sent += 1
+                self._outcome(platform, "skipped")
+                return sub
+            if pace is not None and known is None:
                 await pace(target_of(sub))
-            status = await self.writer.claim(key, day=reminder.day.isoformat(), at=self._now())
+            try:
+                status = await self.writer.claim(key, day=reminder.day.isoformat(), at=self._now())
+            except StateWriteFailed as exc:
+                self._failed(key, summary, f"{key}: not sent: {exc}")
+                return sub
             if status == "delivered":
                 summary.already_sent += 1
                 self._outcome(platform, "skipped")
@@ -357,6 +392,14 @@ class Delivery:
                 if not await self._pause(wait):
                     return sub
                 continue
+            except OutcomeUnknown as fault:
+                # The request left and no answer came: the post may be in the channel. Keep the claim
+                # (so nothing resends it) and report it like a post in flight at a kill.
+                summary.unconfirmed += 1
+                summary.problems.append(f"{key}: {fault}; not resent (check the channel)")
+                log.error("delivery outcome unknown: %s: %s; the claim stays, not resending", key, fault)
+                self._outcome(platform, "failed")
+                return sub
             except Transient as fault:
                 transient += 1
                 if transient > self.policy.transient_retries:
@@ -397,14 +440,17 @@ class Delivery:
                 log.exception("%s: unexpected error while sending", key)
                 await self._give_up(key, summary, f"{key}: {type(exc).__name__}: {exc}")
                 return sub
-            await self.writer.record(
-                key,
-                platform=platform,
-                channel=str(sub["channel"]),
-                reminder=reminder.key,
-                day=reminder.day.isoformat(),
-                sent_at=self._now(),
-            )
+            try:
+                await self.writer.record(
+                    key,
+                    platform=platform,
+                    channel=str(sub["channel"]),
+                    reminder=reminder.key,
+                    day=reminder.day.isoformat(),
+                    sent_at=self._now(),
+                )
+            except StateWriteFailed as exc:  # sent, but only its claim is stored: it is never resent
+                summary.problems.append(f"{key}: sent, but recording it failed: {exc}")
             summary.sent += 1
             self._outcome(platform, "sent")
             return sub
@@ -415,11 +461,20 @@ class Delivery:
         return self.clock().astimezone(UTC).isoformat(timespec="seconds")
 
     async def _give_up(self, key: str, summary: Summary, problem: str) -> None:
-        await self.writer.release(key)
+        try:
+            await self.writer.release(key)
+        except StateWriteFailed as exc:  # the claim stays: the post counts as unconfirmed later
+            problem += f" (and releasing its claim failed: {exc})"
+        self._failed(key, summary, problem)
+
+    def _failed(self, key: str, summary: Summary, problem: str) -> None:
         log.error("delivery failed: %s", problem)
         summary.failed += 1
         summary.problems.append(problem)
         self._outcome(key.split(":", 1)[0], "failed")
+
+    async def _reread(self, sub: dict[str, Any]) -> dict[str, Any] | None:
+        return await asyncio.to_thread(self.state.subscription, *key_of(sub))
 
     async def _pause(self, seconds: float) -> bool:
         """Sleep, but wake at once when stopping; False if we are stopping."""
@@ -489,7 +544,6 @@ async def post_due(
 ) -> Summary:
     """Post what is due on ``day`` (default: each subscription's own local today) to every active
     subscription, each in its channel's language; safe to run again (the ledger skips what was sent)."""
-    await asyncio.to_thread(state.prune_claims)
     delivery = Delivery(
         state,
         catalogue,
@@ -499,7 +553,16 @@ async def post_due(
         default_lang=default_lang,
         calendar_url=calendar_url,
     )
-    return await delivery.run(state.subscriptions(), day)
+    try:
+        subs = await asyncio.to_thread(state.subscriptions)
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        return Summary(failed=1, problems=[f"the state database cannot be read: {type(exc).__name__}: {exc}"])
+    summary = await delivery.run(subs, day)
+    try:
+        await asyncio.to_thread(state.prune_ledger)  # retention, in small batches
+    except Exception as exc:  # noqa: BLE001 - pruning is housekeeping: the posts are what counts
+        log.warning("pruning the delivery ledger failed: %s", exc)
+    return summary
 
 
 def post_due_cli(config: Any, day: date | None = None, calendar_url: str | None = None) -> int:
@@ -507,7 +570,8 @@ def post_due_cli(config: Any, day: date | None = None, calendar_url: str | None 
     from bot.cli import EXIT_FAILURE, EXIT_OK, build_context
     from bot.platforms.senders import open_senders
 
-    ctx = build_context(config, writer=True)  # a running `kazkor run` has the state: stop here
+    # the scheduler lock: a running `kazkor run` posts what is due, so stop here (naming it)
+    ctx = build_context(config, writer=True, command="kazkor post-due")
 
     async def main() -> Summary:
         async with open_senders(config) as senders:
