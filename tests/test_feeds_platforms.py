@@ -5,6 +5,7 @@ the feeds on `kazkor run`'s one HTTP server."""
 from __future__ import annotations
 
 import io
+import re
 from contextlib import asynccontextmanager
 
 import aiohttp
@@ -189,5 +190,49 @@ def test_the_chart_control_under_trade_shares_the_picture_on_slack(tmp_path, mak
             (shared,) = await fake.wait_for_files(1, TIMEOUT)
             assert shared.filename == "kazkor-trade-chart.png" and shared.channel_id == "C0KAZKOR"
             assert shared.alt_txt.startswith("Trade turnover by year:")
+
+    run(scenario())
+
+
+def test_a_telegram_group_gets_its_own_feed_address_and_only_admins_rotate_it(tmp_path, make_ctx, state):
+    from tests.reminders_kit import subscribe
+    from tests.running import free_port
+    from tests.test_telegram_buttons import ask
+
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    subscribe(state, "telegram", str(GROUP), time="08:30", tz="Asia/Seoul")
+    ctx = make_ctx()
+    ctx.state = state
+
+    async def fetch(http, url: str) -> tuple[int, bytes]:
+        async with http.get(url) as response:
+            return response.status, await response.read()
+
+    async def scenario():
+        async with FakeTelegram() as fake:
+            config = telegram_config(tmp_path, fake, port=port, public_url=public)
+            async with running(config, ctx), aiohttp.ClientSession() as http:
+                answer = await ask(fake, GROUP, "/calendar", chat_type="group", user_id=2002)
+                assert f"Everyone: {public}/calendar.ics" in answer.visible_text
+                (address,) = re.findall(rf"{public}/calendar/[a-z2-7]{{32}}\.ics", answer.visible_text)
+                assert "alerts at 08:30 (Asia/Seoul), 7 days ahead and on the day" in answer.visible_text
+                (document,) = await fake.wait_for_files(1, TIMEOUT)
+                assert document.filename == "kazkor-channel.ics"
+                status, body = await fetch(http, address)
+                assert status == 200 and body == document.data  # the file is the feed
+                assert str(Calendar.from_ical(body)["X-WR-TIMEZONE"]) == "Asia/Seoul"
+
+                # a member may not rotate; the address keeps working
+                refused = await ask(fake, GROUP, "/calendar rotate", chat_type="group", user_id=2002)
+                assert refused.visible_text.startswith("Only channel admins can change")
+                assert (await fetch(http, address))[0] == 200
+                # an admin may: the old address is gone, the new one works
+                fake.set_member_status(GROUP, 2003, "administrator")
+                rotated = await ask(fake, GROUP, "/calendar rotate", chat_type="group", user_id=2003)
+                (new,) = re.findall(rf"{public}/calendar/[a-z2-7]{{32}}\.ics", rotated.visible_text)
+                assert new != address
+                assert (await fetch(http, address))[0] == 404
+                assert (await fetch(http, new))[0] == 200
 
     run(scenario())

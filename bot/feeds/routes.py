@@ -87,6 +87,12 @@ def add_calendar_routes(web_app: web.Application, ctx: Any, cache: FeedCache, se
 
 
 def install_feeds(runtime: Any) -> None:
-    """Called by ``bot.app.build_runtime``: the calendar routes on the one HTTP server."""
-    secret = runtime.config.calendar_secret
-    runtime.http.route_setups.append(lambda web_app: add_calendar_routes(web_app, runtime.ctx, FEEDS, secret))
+    """Called by ``bot.app.build_runtime``: the calendar routes on the one HTTP server. The command
+    context gets the public URL and the token secret from the same config, so the addresses /calendar
+    gives are the ones these routes answer."""
+    ctx, config = runtime.ctx, runtime.config
+    ctx.public_url = ctx.public_url or config.public_url
+    ctx.feed_secret = ctx.feed_secret or config.calendar_secret
+    runtime.http.route_setups.append(
+        lambda web_app: add_calendar_routes(web_app, ctx, FEEDS, ctx.feed_secret)
+    )
