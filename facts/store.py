@@ -92,7 +92,8 @@ class Catalogue:
         self.name_words: dict[str, set[str]] = defaultdict(set)  # words of a record's name or title
         # people and organisations by each of their names, folded by facts.text.words
         self.by_name: dict[str, str] = {}
-        self.by_source: dict[str, list[str]] = defaultdict(list)  # source id -> ids of records citing it
+        # source id -> kind -> ids of the records citing it (what /source SOURCE-ID lists and counts)
+        self.by_source: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         # anniversaries by (month, day) of their origin; 0 stands for "not known" (month or year precision)
         self.anniversaries_by_day: dict[tuple[int, int], list[Anniversary]] = defaultdict(list)
         # events by the first day their date can mean (what reminders observe)
@@ -158,7 +159,7 @@ class Catalogue:
         for name in names_of(record):
             self.by_name.setdefault(name_key(name), record.id)
         for source_id in record.sources:
-            self.by_source[source_id].append(record.id)
+            self.by_source[source_id][record.kind].append(record.id)
 
     def check_references(self, where: str) -> None:
         """Agreements name their occasion and anniversaries their event: both must exist; a record

@@ -121,19 +121,20 @@ def _source_backs(catalogue: Catalogue, source_id: str) -> Reply:
     if src.reference or src.url:
         about.append(Item(f"Look it up: {src.reference or src.url}"))
     builder.section("Source", about)
-    backed = [catalogue.by_id[i] for i in catalogue.by_source.get(source_id, [])]
+    backed = catalogue.by_source.get(source_id, {})
+    total = sum(len(ids) for ids in backed.values())
     shown = 0
     for kind, heading in KIND_HEADINGS.items():
-        records = [r for r in backed if r.kind == kind]
+        ids = backed.get(kind, [])
         room = MAX_BACKED - shown
-        if not records or room <= 0:
+        if not ids or room <= 0:
             continue
-        items = [fitted(Item(r.summary, (), r.id)) for r in records[:room]]
+        items = [fitted(Item(catalogue.by_id[i].summary, (), i)) for i in ids[:room]]
         shown += len(items)
-        builder.section(f"{heading} ({len(records)})", items)
-    if not backed:
+        builder.section(f"{heading} ({len(ids)})", items)
+    if not total:
         builder.section("Backs", [Item("No record cites this source.")])
-    builder.footer = f"{len(backed)} records cite {source_id}" + (
-        f"; the first {shown} are listed. Narrow with /search WORDS." if shown < len(backed) else "."
+    builder.footer = f"{total} records cite {source_id}" + (
+        f"; the first {shown} are listed. Narrow with /search WORDS." if shown < total else "."
     )
     return builder.build()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from bot.commands.context import Context
 from bot.commands.format import MAX_ITEM_CHARS, clip, fitted, money, record_item
 from bot.reply import Item, Reply, ReplyBuilder
 from facts.text import words
+
+MAX_PROJECTS = 20  # newest first; a chat message is no place for thousands of lines
 
 STATUS_WORDS = {
     "under_way": "under way",
@@ -38,11 +41,17 @@ def project_line(project: Any) -> str:
 def projects(args: tuple[str, ...], ctx: Context) -> Reply:
     catalogue = ctx.catalogue
     query = words(" ".join(args))
+    limit = ctx.list_limit(MAX_PROJECTS)
+    every = catalogue.of_kind("project")  # kept in date order by the catalogue
     if query:
-        hits = (catalogue.by_id[i] for i in catalogue.ids_with_all(query))
-        found = sorted((r for r in hits if r.kind == "project"), key=lambda r: (r.sort_date(), r.id))
+        hits = catalogue.ids_with_all(query)
+        # newest first, stopping at the limit: cheap even when 100,000 records hold the word
+        matching = (p for p in reversed(every) if p.id in hits)
+        found = list(itertools.islice(matching, limit))
+        total = len(found) if len(found) < limit else sum(1 for p in every if p.id in hits)
     else:
-        found = list(catalogue.of_kind("project"))
+        total = len(every)
+        found = every[::-1][:limit]
     shown_query = clip(" ".join(args), 40)
     if not found:
         builder = ReplyBuilder(f"No joint project matches “{shown_query}”.")
@@ -53,7 +62,10 @@ def projects(args: tuple[str, ...], ctx: Context) -> Reply:
     builder = ReplyBuilder(title)
     builder.section(
         "Partners; value; capacity; place; status as of",
-        [fitted(record_item(builder, catalogue, p, project_line(p))) for p in reversed(found)],
+        [fitted(record_item(builder, catalogue, p, project_line(p))) for p in found],
     )
-    builder.footer = "Status is as of the source's date; the sources do not report later progress."
+    more = (
+        f" {total - len(found)} more, older: add a word, e.g. /projects energy." if total > len(found) else ""
+    )
+    builder.footer = "Status is as of the source's date; the sources do not report later progress." + more
     return builder.build()

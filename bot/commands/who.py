@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 from bot.commands.args import UsageError
@@ -64,13 +65,15 @@ def who(args: tuple[str, ...], ctx: Context) -> Reply:
     if entity.variants:
         about.append(Item(clip(f"Also written: {', '.join(entity.variants)}", MAX_ITEM_CHARS)))
     builder.section("Who", about)
-    mentions = sorted((catalogue.by_id[i] for i in catalogue.mentions(entity)), key=_sort_key, reverse=True)
+    named_in = catalogue.mentions(entity)
+    # the newest few only: at 100,000 records a name can be in thousands
+    mentions = heapq.nlargest(MAX_APPEARANCES, (catalogue.by_id[i] for i in named_in), key=_sort_key)
     items = [
         fitted(record_item(builder, catalogue, r, f"{r.sort_date().year} {r.kind}: {r.summary}"))
-        for r in mentions[:MAX_APPEARANCES]
+        for r in mentions
     ]
     if items:
-        builder.section(f"Appears in {len(mentions)} record{'s' * (len(mentions) != 1)}", items)
-    if len(mentions) > MAX_APPEARANCES:
+        builder.section(f"Appears in {len(named_in)} record{'s' * (len(named_in) != 1)}", items)
+    if len(named_in) > MAX_APPEARANCES:
         builder.footer = f"Newest {MAX_APPEARANCES} shown. Narrow them: /search {entity.name} WORD"
     return builder.build()
