@@ -84,6 +84,7 @@ class Catalogue:
         self.sources: dict[str, Source] = {s.id: s for s in sources}
         self.by_id: dict[str, Any] = {}
         self.by_kind: dict[str, list[Any]] = {kind: [] for kind in RECORD_KINDS}
+        self.kind_ids: dict[str, set[str]] = {kind: set() for kind in RECORD_KINDS}
         self._kind_keys: dict[str, list[tuple]] = {kind: [] for kind in RECORD_KINDS}
         self.by_kind_year: dict[tuple[str, int], list[Any]] = defaultdict(list)
         self.by_metric: dict[str, list[Figure]] = defaultdict(list)
@@ -113,6 +114,7 @@ class Catalogue:
         """Check one record, then index it everywhere; raises :class:`DataError` naming ``where``."""
         self.check(record, where)
         self.by_id[record.id] = record
+        self.kind_ids[record.kind].add(record.id)
         key = _sort_key(record)
         position = bisect.bisect(self._kind_keys[record.kind], key)
         self._kind_keys[record.kind].insert(position, key)
@@ -129,6 +131,7 @@ class Catalogue:
         for record, where in records:
             self.check(record, where)
             self.by_id[record.id] = record
+            self.kind_ids[record.kind].add(record.id)
             self.by_kind[record.kind].append(record)
             year_key = (record.kind, record.sort_date().year)
             self.by_kind_year[year_key].append(record)

@@ -90,3 +90,15 @@ def test_sentences_split_at_full_stops_only():
         "It was scheduled for October 6, 2024.",
         "Then.",
     ]
+
+
+def test_cli_prints_the_share_per_seed(capsys):
+    from bot.cli import main
+
+    assert main(["facts", "coverage"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["seed", "sentences", "left", "out", "substantive", "cited", "share"]
+    rows = {line.split()[0]: line.split()[1:] for line in table[1:]}
+    # 002 (the roundtable and the ambassador's speech): 102 sentences, 9 courtesies and headings left out
+    assert rows["002_0aa375d569579910.txt"] == ["102", "9", "93", "93", "100.0%"]
+    assert len(rows) == 5

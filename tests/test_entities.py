@@ -313,3 +313,24 @@ def test_help_lists_who_and_projects(ask):
         line.startswith("/who — a person or organisation") and "/who Arystanov" in line for line in text
     )
     assert any(line.startswith("/projects — joint projects") for line in text)
+
+
+def test_projects_lists_the_newest_20_and_says_how_many_more(make_ctx, catalogue):
+    import dataclasses
+
+    from bot.commands import handle_text
+    from facts.model import Citation, PartialDate, Project
+
+    grown = load_catalogue()
+    cite = (Citation("mofa-rok", "synthetic"),)
+    grown.add_many(
+        (Project(f"prj-syn-{n}", f"Synthetic plant {n}", cite, name=f"Plant {n}", partners=("A",),
+                 sector="energy", status="planned", as_of=PartialDate(1990 + n % 30)), "test")
+        for n in range(30)
+    )  # fmt: skip
+    ctx = dataclasses.replace(make_ctx(), catalogue=grown)
+    reply = handle_text("/projects energy", ctx)
+    items = section(reply, "Partners").items
+    assert len(items) == 20
+    assert reply.footer.startswith("Status is as of the source's date")
+    assert " 11 more, older: add a word" in reply.footer  # 30 synthetic + the Turkistan plant = 31

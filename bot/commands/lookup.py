@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from typing import Any
 
 from bot.commands.args import UsageError
@@ -18,6 +19,12 @@ MAX_BACKED = 40  # records listed under /source SOURCE-ID; the count says how ma
 KIND_HEADINGS = {kind: plural.capitalize() for kind, plural in PLURALS.items()}
 
 
+@functools.lru_cache(maxsize=8192)
+def _tokens(text: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, normalised word) of each word; cached: many records quote the same sentence."""
+    return tuple((m.start(), m.end(), normalise_word(m.group(0))) for m in WORD_RE.finditer(text))
+
+
 def matched_text(record: Any, query: list[str]) -> str:
     """The words around the first query word in the record's note or quoted sentence holding the most
     query words (what made an unshown field match)."""
@@ -26,11 +33,11 @@ def matched_text(record: Any, query: list[str]) -> str:
     texts += [t for t in (record.note, record.correction, getattr(record, "derived", None)) if t]
     best, best_score, best_span = "", 0, (0, 0)
     for text in texts:
-        found = [(m, normalise_word(m.group(0))) for m in WORD_RE.finditer(text)]
-        score = len({w for _, w in found} & wanted)
+        found = _tokens(text)
+        score = len({w for _, _, w in found} & wanted)
         if score > best_score:
-            first = next(m for m, w in found if w in wanted)
-            best, best_score, best_span = text, score, (first.start(), first.end())
+            start, end, _ = next(t for t in found if t[2] in wanted)
+            best, best_score, best_span = text, score, (start, end)
     if not best:
         return clip(texts[0], 90) if texts else ""
     return snippet(best, *best_span, width=70)

@@ -48,7 +48,7 @@ def projects(args: tuple[str, ...], ctx: Context) -> Reply:
         # newest first, stopping at the limit: cheap even when 100,000 records hold the word
         matching = (p for p in reversed(every) if p.id in hits)
         found = list(itertools.islice(matching, limit))
-        total = len(found) if len(found) < limit else sum(1 for p in every if p.id in hits)
+        total = len(found) if len(found) < limit else len(hits & catalogue.kind_ids["project"])
     else:
         total = len(every)
         found = every[::-1][:limit]
