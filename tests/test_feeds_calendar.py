@@ -284,6 +284,11 @@ async def channel_feed_checks(client, state) -> None:
     assert (await client.get("/calendar/" + "a" * 32 + ".ics")).status == 404
     assert (await client.get("/calendar/../state.json")).status == 404
 
+    # /subscribe rewriting the channel's record (a new time) keeps the rotation: the old address stays dead
+    state.save_subscription({**channel_sub("Asia/Seoul", "10:30")})
+    assert (await client.get(f"/calendar/{token}.ics")).status == 404
+    assert (await client.get(f"/calendar/{new}.ics")).status == 200
+
     # unsubscribing and subscribing again gives a new address, even at generation 0
     state.remove_subscription("telegram", "-100500")
     assert (await client.get(f"/calendar/{new}.ics")).status == 404

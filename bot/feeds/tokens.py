@@ -6,8 +6,9 @@ stored: the state keeps only the counter, so a copy of the state file does not r
 Rotating bumps the counter (the old address stops working at once); unsubscribing and subscribing
 again gives a new creation time and so a new address as well.
 
-The state is touched only by :func:`_generation` and :func:`_set_generation` (the counter lives in the
-subscription document; it moves with the per-channel settings when the state store does).
+The state is touched only by :func:`_generation` and :func:`_set_generation`: the counter is the
+channel's ``calendar_generation`` setting (``bot.state`` keeps per-channel settings apart from the
+subscription record, so /subscribe rewriting the record cannot reset it and bring an old address back).
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ import hashlib
 import hmac
 from typing import Any
 
+SETTING = "calendar_generation"
 
-def _generation(state: Any, platform: str, channel: str) -> tuple[dict[str, Any] | None, int]:
-    """The channel's active subscription (None if it has none) and its feed-token generation."""
+
+def _generation(state: Any, platform: str, channel: str) -> int:
+    return int(state.channel_setting(platform, str(channel), SETTING) or 0)
+
+
+def _set_generation(state: Any, platform: str, channel: str, generation: int) -> None:
+    state.save_channel_setting(platform, str(channel), SETTING, generation)
+
+
+def _active(state: Any, platform: str, channel: str) -> dict[str, Any] | None:
     sub = state.subscription(platform, channel)
-    if sub is None or not sub.get("active", True):
-        return None, 0
-    return sub, int(sub.get("calendar_generation") or 0)
-
-
-def _set_generation(state: Any, sub: dict[str, Any], generation: int) -> None:
-    state.save_subscription({**sub, "calendar_generation": generation})
+    return sub if sub is not None and sub.get("active", True) else None
 
 
 def _token(secret: bytes, sub: dict[str, Any], generation: int) -> str:
@@ -38,17 +42,18 @@ def _token(secret: bytes, sub: dict[str, Any], generation: int) -> str:
 
 def feed_token(secret: bytes, state: Any, platform: str, channel: str) -> str | None:
     """The channel's current feed token; None when it has no active subscription (no reminders)."""
-    sub, generation = _generation(state, platform, channel)
-    return None if sub is None else _token(secret, sub, generation)
+    sub = _active(state, platform, channel)
+    return None if sub is None else _token(secret, sub, _generation(state, platform, channel))
 
 
 def rotate_feed_token(secret: bytes, state: Any, platform: str, channel: str) -> str | None:
     """A new token for the channel (the old one stops working); None when it has no subscription."""
-    sub, generation = _generation(state, platform, channel)
+    sub = _active(state, platform, channel)
     if sub is None:
         return None
-    _set_generation(state, sub, generation + 1)
-    return _token(secret, sub, generation + 1)
+    generation = _generation(state, platform, channel) + 1
+    _set_generation(state, platform, channel, generation)
+    return _token(secret, sub, generation)
 
 
 def subscription_for_token(secret: bytes, state: Any, token: str) -> dict[str, Any] | None:
@@ -58,6 +63,7 @@ def subscription_for_token(secret: bytes, state: Any, token: str) -> dict[str, A
     for sub in state.subscriptions():
         if not sub.get("active", True):
             continue
-        if hmac.compare_digest(_token(secret, sub, int(sub.get("calendar_generation") or 0)).encode(), given):
+        generation = _generation(state, sub["platform"], sub["channel"])
+        if hmac.compare_digest(_token(secret, sub, generation).encode(), given):
             found = sub
     return found
