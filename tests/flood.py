@@ -25,20 +25,22 @@ def raise_own_file_limit(wanted: int) -> None:
 
 
 async def open_idle(
-    port: int, count: int, timeout: float = 20.0
+    port: int, count: int, timeout: float = 60.0, connect_timeout: float = 3.0
 ) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
-    """``count`` connections that each sent an unfinished request head; those the server refused or
-    closed at once are included too (their reader sees EOF)."""
+    """Up to ``count`` connections that each sent an unfinished request head: those not connected within
+    ``connect_timeout`` (a server that stopped accepting) are left out; those the server refused or
+    closed at once are included (their reader sees EOF)."""
     gate = asyncio.Semaphore(OPEN_CONCURRENCY)
 
     async def one() -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         async with gate:
             try:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(IDLE_HEAD)
-                await writer.drain()
+                async with asyncio.timeout(connect_timeout):
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    writer.write(IDLE_HEAD)
+                    await writer.drain()
                 return reader, writer
-            except OSError:
+            except (OSError, TimeoutError):
                 return None
 
     async with asyncio.timeout(timeout):

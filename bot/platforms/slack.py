@@ -56,6 +56,7 @@ from bot.platforms.inbound import (
     produce_file,
     with_extra,
 )
+from bot.platforms.slack_gate import DUPLICATE, MALFORMED, RETRY_HEADER, SlackRequestGate
 from bot.render.slack import ACTION_PREFIX, render_slack, render_slack_with_controls
 from bot.reply import Reply, usage
 
@@ -160,6 +161,7 @@ class SlackFrontEnd:
         self.config = config
         self.ctx = ctx
         self.app = build_bolt_app(config)
+        self.gate = SlackRequestGate(config.slack_signing_secret or "")  # HTTP mode: before Bolt
         self.socket_mode = bool(config.slack_app_token)
         self.socket_handler: AsyncSocketModeHandler | None = None
         if self.socket_mode:
@@ -228,6 +230,17 @@ class SlackFrontEnd:
             web_app.router.add_post(EVENTS_PATH, self.handle_http)
 
     async def handle_http(self, request: web.Request) -> web.Response:
+        verdict = self.gate.check(request.headers, await request.read())
+        if verdict == MALFORMED:
+            log.warning("Slack: a request with a malformed signature or timestamp header refused (401)")
+            return web.Response(status=401, text="invalid request")
+        if verdict == DUPLICATE:
+            retry = request.headers.get(RETRY_HEADER)
+            log.warning(
+                "Slack: a request already handled came again (%s); acknowledged, not handled twice",
+                f"Slack's retry {retry[:8]}" if retry else "a replay",
+            )
+            return web.Response(status=200)
         sent = asyncio.Event()
         bolt_request = await to_bolt_request(request)
         bolt_request.context[ACK_SENT] = sent

@@ -243,15 +243,19 @@ class TelegramFrontEnd:
             web_app.router.add_post(webhook_path(self.webhook_url), self.handle_webhook)
 
     async def handle_webhook(self, request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not self.webhook_secret or not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
-            log.warning("Telegram webhook: request without the right secret token refused")
+        # aiohttp decodes header bytes that are not UTF-8 to lone surrogates, which .encode() refuses:
+        # "surrogateescape" gives the bytes back, so any header compares (and fails) quietly.
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not self.webhook_secret or not hmac.compare_digest(given, self.webhook_secret.encode()):
+            log.warning("Telegram webhook: request without the right secret token refused (403)")
             return web.Response(status=403, text="forbidden")
+        body = await request.read()  # over the size limit: aiohttp answers 413 itself
         try:
-            data = json.loads(await request.read())
-            update = Update.de_json(data, self.application.bot)
-        except Exception:  # a malformed body: tell the sender, keep serving
-            log.warning("Telegram webhook: an update could not be decoded", exc_info=True)
+            update = Update.de_json(json.loads(body), self.application.bot)
+        except Exception as exc:  # a malformed body: tell the sender, keep serving
+            log.warning(
+                "Telegram webhook: an update could not be decoded (400): %s: %.200s", type(exc).__name__, exc
+            )
             return web.Response(status=400, text="bad update")
         await self.application.update_queue.put(update)
         return web.Response(text="ok")
