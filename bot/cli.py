@@ -19,6 +19,7 @@ from bot.config import Config, ConfigError
 from facts.store import RECORD_KINDS
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # the shell's convention for a process stopped by Ctrl-C (128 + SIGINT)
 
 
 def _config() -> Config:
@@ -482,6 +483,9 @@ def main(argv: list[str] | None = None) -> int:
         # `kazkor ask /trade | head`: the reader left; say nothing more (and no traceback)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C outside the places that stop gracefully (post-due, run, console)
+        print("kazkor: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -17,9 +17,15 @@ _INVISIBLE = re.compile(
 )
 
 
+# Lone surrogates: bytes that are not UTF-8 in a command-line argument arrive as U+DC80-U+DCFF
+# (Python's surrogateescape); echoed back, they cannot be printed ("UnicodeEncodeError").
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
 def clean(text: str) -> str:
-    """User text without control and invisible characters, in Unicode NFC."""
-    return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
+    """User text without control and invisible characters, undecodable bytes shown as U+FFFD, in
+    Unicode NFC."""
+    return unicodedata.normalize("NFC", _SURROGATES.sub("\ufffd", _INVISIBLE.sub("", text)))
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ import asyncio
 import dataclasses
 import logging
 import random
+import signal
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -541,9 +542,11 @@ async def post_due(
     policy: RetryPolicy = DEFAULT_POLICY,
     default_lang: str = SOURCE_LANGUAGE,
     calendar_url: str | None = None,
+    stopping: asyncio.Event | None = None,
 ) -> Summary:
     """Post what is due on ``day`` (default: each subscription's own local today) to every active
-    subscription, each in its channel's language; safe to run again (the ledger skips what was sent)."""
+    subscription, each in its channel's language; safe to run again (the ledger skips what was sent).
+    Once ``stopping`` is set, sends in flight finish and are recorded, and nothing new starts."""
     delivery = Delivery(
         state,
         catalogue,
@@ -552,6 +555,7 @@ async def post_due(
         clock=clock,
         default_lang=default_lang,
         calendar_url=calendar_url,
+        stopping=stopping,
     )
     try:
         subs = await asyncio.to_thread(state.subscriptions)
@@ -572,11 +576,30 @@ def post_due_cli(config: Any, day: date | None = None, calendar_url: str | None 
 
     # the scheduler lock: a running `kazkor run` posts what is due, so stop here (naming it)
     ctx = build_context(config, writer=True, command="kazkor post-due")
+    stopping = asyncio.Event()
+    stopped_by: list[str] = []
+
+    def stop(name: str) -> None:
+        # SIGTERM (systemd, docker stop) or Ctrl-C: a post already sent but not recorded would stay
+        # "unconfirmed" for ever, so the sends in flight finish and are recorded; nothing new starts.
+        if not stopped_by:
+            log.warning("post-due: %s: finishing the sends in flight, then stopping", name)
+        stopped_by.append(name)
+        stopping.set()
 
     async def main() -> Summary:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop, sig.name)
         async with open_senders(config) as senders:
             return await post_due(
-                ctx.state, ctx.catalogue, senders, day, default_lang=ctx.tr.lang, calendar_url=calendar_url
+                ctx.state,
+                ctx.catalogue,
+                senders,
+                day,
+                default_lang=ctx.tr.lang,
+                calendar_url=calendar_url,
+                stopping=stopping,
             )
 
     try:
@@ -586,6 +609,9 @@ def post_due_cli(config: Any, day: date | None = None, calendar_url: str | None 
     print(summary.line())
     for problem in summary.problems:
         print(f"  problem: {problem}")
+    if stopped_by:
+        print(f"stopped by {stopped_by[0]}: run kazkor post-due again to post what is still due")
+        return EXIT_FAILURE
     return EXIT_FAILURE if summary.failed else EXIT_OK
 
 

@@ -1,0 +1,66 @@
+"""Small command-line faults (issue 10, item 8): undecodable arguments, and SIGTERM / Ctrl-C while
+``kazkor post-due`` is sending, through the real ``kazkor`` process."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+
+from facts.store import StateStore
+from tests.reminders_kit import subscribe
+from tests.running import TIMEOUT, clean_env, start_kazkor, wait_sync
+from tests.standins.telegram_api import FakeTelegram
+
+NEW_YEAR = "2024-01-01"  # seven reminders are due that day for a subscription with the usual leads
+IN_FLIGHT = 1.5  # seconds the stand-in holds each sendMessage before answering
+
+
+def test_ask_with_bytes_that_are_not_utf8_answers_without_a_traceback(tmp_path):
+    # "/foo\xff" on the command line: Python hands the byte over as the lone surrogate U+DCFF
+    proc = start_kazkor(
+        "ask", "/foo\udcff", env=clean_env(KAZKOR_DB=str(tmp_path / "s.json"), PYTHONIOENCODING="utf-8")
+    )
+    out, err = proc.communicate(timeout=30)
+    assert "Traceback" not in err and "UnicodeEncodeError" not in err, err
+    assert out.startswith("Unknown command /foo\ufffd. See /help for the list.")
+    assert proc.returncode == 2
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_post_due_stopped_mid_send_finishes_records_and_summarises(tmp_path, sig):
+    db = tmp_path / "state.json"
+    state = StateStore(db)
+    subscribe(state, "telegram", "-100123")
+    state.close()
+    with FakeTelegram.run_in_thread() as tg:
+        tg.delay_next("sendMessage", IN_FLIGHT, count=7)
+        env = clean_env(KAZKOR_DB=str(db), TELEGRAM_BOT_TOKEN=tg.token, TELEGRAM_API_URL=tg.base_url)
+        proc = start_kazkor("post-due", "--date", NEW_YEAR, "--force", env=env)
+        try:
+            wait_sync(lambda: tg.calls["sendMessage"] >= 1, 30, "the first send", proc)
+            proc.send_signal(sig)  # while the first post is in flight
+            out, err = proc.communicate(timeout=IN_FLIGHT + 15)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=TIMEOUT)
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+        assert f"post-due: {sig.name}: finishing the sends in flight, then stopping" in err
+        assert out.splitlines() == [
+            "sent 1, already sent 0, failed 0, deactivated 0",
+            f"stopped by {sig.name}: run kazkor post-due again to post what is still due",
+        ]
+        assert proc.returncode == 1
+        assert len(tg.sent) == 1 and tg.calls["sendMessage"] == 1  # nothing new started after the signal
+        # the post in flight was recorded: the next run sends only the other six
+        again = subprocess.run(
+            [*proc.args[:3], "post-due", "--date", NEW_YEAR, "--force"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert again.stdout.splitlines()[0] == "sent 6, already sent 1, failed 0, deactivated 0", again.stderr
+    assert again.returncode == 0
