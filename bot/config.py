@@ -239,8 +239,9 @@ class Config:
                 "KAZKOR_FEED_SECRET: use at least 16 random characters, e.g. `openssl rand -hex 32`"
             )
 
-        def number(name: str, default: float, low: float, high: float, example: str) -> float:
-            text = get(name)
+        def number(
+            name: str, text: str | None, default: float, low: float, high: float, example: str
+        ) -> float:
             if text is None:
                 return default
             try:
@@ -253,10 +254,29 @@ class Config:
                 )
             return value
 
-        http_idle_timeout = number("KAZKOR_HTTP_IDLE_TIMEOUT", DEFAULT_HTTP_IDLE_TIMEOUT, 0.1, 3600, "15")
-        http_body_timeout = number("KAZKOR_HTTP_BODY_TIMEOUT", DEFAULT_HTTP_BODY_TIMEOUT, 0.1, 3600, "10")
+        http_idle_timeout = number(
+            "KAZKOR_HTTP_IDLE_TIMEOUT",
+            get("KAZKOR_HTTP_IDLE_TIMEOUT"),
+            DEFAULT_HTTP_IDLE_TIMEOUT,
+            0.1,
+            3600,
+            "15",
+        )
+        http_body_timeout = number(
+            "KAZKOR_HTTP_BODY_TIMEOUT",
+            get("KAZKOR_HTTP_BODY_TIMEOUT"),
+            DEFAULT_HTTP_BODY_TIMEOUT,
+            0.1,
+            3600,
+            "10",
+        )
         max_connections = number(
-            "KAZKOR_HTTP_MAX_CONNECTIONS", DEFAULT_HTTP_MAX_CONNECTIONS, 1, 1_000_000, "500"
+            "KAZKOR_HTTP_MAX_CONNECTIONS",
+            get("KAZKOR_HTTP_MAX_CONNECTIONS"),
+            DEFAULT_HTTP_MAX_CONNECTIONS,
+            1,
+            1_000_000,
+            "500",
         )
         if max_connections != int(max_connections):
             raise ConfigError(

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from bot.http_limits import ConnectionGuard, HttpLimits, ThrottledLoopErrors
+from bot.http_limits import ConnectionGuard, HttpLimits, QuietBadRequests, ThrottledLoopErrors
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class WebServer:
         self.guard: ConnectionGuard | None = None
         self._runner: web.AppRunner | None = None
         self._loop_errors = ThrottledLoopErrors()
+        self._bad_requests = QuietBadRequests()
 
     @property
     def wanted(self) -> bool:
@@ -91,6 +92,7 @@ class WebServer:
 
     async def start(self) -> None:
         self._loop_errors.install(asyncio.get_running_loop())
+        logging.getLogger("aiohttp.server").addFilter(self._bad_requests)
         self.guard = ConnectionGuard(self.limits)
         self.app = build_web_app(self.route_setups, self.guard)
         self._runner = web.AppRunner(
@@ -108,6 +110,7 @@ class WebServer:
             await self._runner.cleanup()
             self._runner = None
             self._loop_errors.uninstall(asyncio.get_running_loop())
+            logging.getLogger("aiohttp.server").removeFilter(self._bad_requests)
             raise
         routes = sorted(
             {f"{r.method} {r.resource.canonical}" for r in self.app.router.routes() if r.resource}
@@ -119,3 +122,4 @@ class WebServer:
             await self._runner.cleanup()
             self._runner = None
         self._loop_errors.uninstall(asyncio.get_running_loop())
+        logging.getLogger("aiohttp.server").removeFilter(self._bad_requests)

@@ -17,6 +17,9 @@ file limit ``/healthz``, Slack commands and Telegram polling all failed. What ho
   through the loop's exception handler, which wrote 147,000 ERROR lines in 35 s under a flood.
   :class:`ThrottledLoopErrors` lets one line per kind through per :data:`REPORT_INTERVAL`, then says how
   many it held back.
+* **Malformed requests** (a header line over 8,190 bytes, too many headers, bad syntax): aiohttp answers
+  400 and logs an ERROR with a traceback for each; :class:`QuietBadRequests` turns those into one
+  WARNING line per :data:`BAD_REQUEST_INTERVAL`, so no client can fill the log with tracebacks.
 * **Connection cap** (``max_connections``): aiohttp has none. When a new connection would exceed it, the
   oldest *idle* connection (no request being handled: a flood of silent sockets, or a keep-alive client)
   is closed to make room, so a real request still gets through at once; only when every connection is
@@ -34,10 +37,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 log = logging.getLogger(__name__)
 
 REPORT_INTERVAL = 60.0  # seconds between two warnings about closed or refused connections
+BAD_REQUEST_INTERVAL = 10.0  # seconds between two warnings about malformed requests
 REFUSAL = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n"
     b"Retry-After: 5\r\nConnection: close\r\n\r\nbusy, retry\n"
@@ -200,3 +205,33 @@ class ThrottledLoopErrors:
             self._previous(loop, context)
         else:
             loop.default_exception_handler(context)
+
+
+class QuietBadRequests(logging.Filter):
+    """On aiohttp's server logger: a malformed request (``HttpProcessingError``, answered 400 by aiohttp)
+    becomes one WARNING line without a traceback, at most one per ``interval`` (with a count of those
+    held back); every other record passes unchanged."""
+
+    def __init__(self, interval: float = BAD_REQUEST_INTERVAL, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.interval = interval
+        self.clock = clock
+        self._next = float("-inf")
+        self._held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError):
+            return True
+        now = self.clock()
+        if now < self._next:
+            self._held += 1
+            return False
+        self._next = now + self.interval
+        held, self._held = self._held, 0
+        reason = " ".join(str(exc.message).split())[:120]
+        record.msg = "HTTP: a malformed request refused (%s): %s%s"
+        record.args = (exc.code, reason, f" ({held} more held back)" if held else "")
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = record.exc_text = None
+        return True

@@ -247,3 +247,25 @@ def test_a_storm_of_identical_loop_errors_is_logged_once_per_interval(caplog):
         assert loop.get_exception_handler() is None
     finally:
         loop.close()
+
+
+def test_malformed_requests_get_400_and_one_warning_line_not_a_traceback_each(caplog):
+    """aiohttp logs a traceback at ERROR for every malformed request: a client could fill the log."""
+
+    async def scenario() -> None:
+        server = _server(HttpLimits())
+        await server.start()
+        try:
+            with caplog.at_level(logging.INFO, logger="aiohttp.server"):
+                for n in range(30):
+                    oversized = b"GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (9000 + n) + b"\r\n\r\n"
+                    assert (await _exchange(server.bound_port, oversized)).startswith(b"HTTP/1.0 400")
+        finally:
+            await server.stop()
+
+    run(scenario())
+    logged = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert [(r.levelname, r.exc_info) for r in logged] == [("WARNING", None)]
+    assert (
+        logged[0].getMessage().startswith("HTTP: a malformed request refused (400): Got more than 8190 bytes")
+    )
