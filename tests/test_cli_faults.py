@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from facts.store import StateStore
+from tests.conftest import open_store
 from tests.reminders_kit import subscribe
 from tests.running import TIMEOUT, clean_env, start_kazkor, wait_sync
 from tests.standins.telegram_api import FakeTelegram
@@ -31,7 +31,7 @@ def test_ask_with_bytes_that_are_not_utf8_answers_without_a_traceback(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_post_due_stopped_mid_send_finishes_records_and_summarises(tmp_path, sig):
     db = tmp_path / "state.json"
-    state = StateStore(db)
+    state = open_store(db)
     subscribe(state, "telegram", "-100123")
     state.close()
     with FakeTelegram.run_in_thread() as tg:
