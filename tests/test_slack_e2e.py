@@ -146,6 +146,18 @@ def test_umbrella_command_and_usage_errors(tmp_path, make_ctx):
                 assert message_of(amp) == want and "&amp;amp;" not in amp["text"]
                 # escaped once, for mrkdwn
                 assert amp["text"].startswith("3 results for “lithium &amp; rare”")
+
+                # the issue-8 commands are slash commands of their own, and work under /kazkor too
+                _, _, who = await post_command(http, runtime, fake, "/who", "Baik Joohyeon", "who")
+                (want,) = expected(ctx, "/who Baik Joohyeon")
+                assert message_of(who) == want and who["response_type"] == "in_channel"
+                assert who["text"].startswith("Baik Joohyeon: Former Ambassador of the Republic of Korea")
+                _, _, projects = await post_command(http, runtime, fake, "/kazkor", "projects energy", "prj")
+                (want,) = expected(ctx, "/projects energy")
+                assert (
+                    message_of(projects) == want
+                    and "Turkistan combined cycle power plant" in projects["text"]
+                )
             assert fake.responses == []
 
     run(scenario())

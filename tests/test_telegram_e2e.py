@@ -290,3 +290,24 @@ def test_a_refused_token_stops_start_cleanly(tmp_path, make_ctx):
             assert not runtime.ready.is_set()
 
     run(scenario())
+
+
+def test_who_and_projects_are_answered_on_telegram(tmp_path, make_ctx):
+    """The issue-8 commands go through the shared core: Telegram sends exactly what the core answers."""
+    ctx = make_ctx()
+
+    async def scenario():
+        async with FakeTelegram() as fake, running(telegram_config(tmp_path, fake), ctx):
+            who = expected(ctx, "/who Toqayev")
+            projects = expected(ctx, "/projects Busan")
+            fake.push_command(PRIVATE, "/who Toqayev")
+            fake.push_command(GROUP, "/projects@KazkorBot Busan", chat_type="group", user_id=1002)
+            sent = await fake.wait_for_sent(len(who) + len(projects), TIMEOUT)
+            assert [m.text for m in sent if m.chat_id == PRIVATE] == who
+            assert [m.text for m in sent if m.chat_id == GROUP] == projects
+            assert sent[0].visible_text.startswith(
+                "Kassym-Jomart Tokayev: President of Kazakhstan, as of Sep 2024"
+            )
+            assert any("Cargo flights Almaty–Seoul and Almaty–Busan" in m.visible_text for m in sent)
+
+    run(scenario())

@@ -80,6 +80,8 @@ SLASH_COMMANDS = (
     "timeline",
     "upcoming",
     "search",
+    "who",
+    "projects",
     "source",
     "help",
     *SUBSCRIPTION_COMMANDS,
