@@ -8,6 +8,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from icalendar import Calendar
@@ -359,3 +360,26 @@ def test_kazkor_calendar_writes_the_feed_to_stdout(capfdbinary, monkeypatch, tmp
     assert main(["calendar", "--channel", "telegram:-1"]) == 2
     err = capfdbinary.readouterr().err.decode()
     assert "no active subscription for 'telegram:-1'" in err and "--channel telegram:-1001234567890" in err
+
+
+# --- settings ---------------------------------------------------------------------------------------------
+
+
+def test_public_url_and_feed_secret_settings_are_checked_with_an_example():
+    from bot.config import Config, ConfigError
+
+    config = Config.from_env({"KAZKOR_PUBLIC_URL": "https://kazkor.example.org/"})
+    assert config.public_url == "https://kazkor.example.org"  # no trailing slash: paths are appended
+    assert config.calendar_secret is None  # no secret anywhere: no per-channel feeds
+    for bad in ("kazkor.example.org", "ftp://x", "https://exa mple.org", "https://x.org/?a=1"):
+        with pytest.raises(ConfigError) as info:
+            Config.from_env({"KAZKOR_PUBLIC_URL": bad})
+        assert "e.g. KAZKOR_PUBLIC_URL=https://kazkor.example.org" in str(info.value)
+    with pytest.raises(ConfigError, match="KAZKOR_FEED_SECRET: use at least 16 random characters"):
+        Config.from_env({"KAZKOR_FEED_SECRET": "short"})
+
+    own = Config.from_env({"KAZKOR_FEED_SECRET": "f" * 32, "TELEGRAM_BOT_TOKEN": "123:abc"})
+    derived = Config.from_env({"TELEGRAM_BOT_TOKEN": "123:abc"})
+    assert own.calendar_secret and derived.calendar_secret and own.calendar_secret != derived.calendar_secret
+    assert derived.calendar_secret != b"123:abc"  # derived, never the token itself
+    assert "f" * 32 in own.secrets()  # scrubbed from logs like every secret

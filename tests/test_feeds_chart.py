@@ -160,3 +160,19 @@ def test_commands_that_draw_nothing_do_not_import_matplotlib_or_icalendar(tmp_pa
     ).stdout
     assert "Kazakhstan–Korea trade and investment" in out
     assert out.strip().endswith("LOADED False False")
+
+
+def test_the_console_writes_the_chart_and_prints_its_path(tmp_path):
+    env = {**os.environ, "KAZKOR_DB": str(tmp_path / "state.json"), "TMPDIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "/trade chart"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert out.startswith("Kazakhstan–Korea trade and Korean investment: chart")
+    path = tmp_path / "kazkor" / "kazkor-trade-chart.png"
+    assert out.rstrip().endswith(f"File: {path}")
+    assert Image.open(path).size == (WIDTH_PX, HEIGHT_PX)
