@@ -220,6 +220,9 @@ def _record_json(record: Any) -> dict[str, Any]:
         value = getattr(record, f.name)
         if value is None or value == ():
             continue
+        if f.name == "i18n":  # written back as in the data files: "summary_i18n": {...}
+            out.update({f"{name}_i18n": dict(texts) for name, texts in value.items()})
+            continue
         if is_dataclass(value):
             value = value.iso() if hasattr(value, "iso") else asdict(value)
         elif isinstance(value, tuple):

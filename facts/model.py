@@ -124,12 +124,20 @@ class Record:
     note: str | None = None
     correction: str | None = None  # set where a seed is wrong or garbled: what it said and what is right
     same_as: str | None = None  # the record telling the same fact under another kind (search lists one)
+    # Translations of the texts answers show: {"summary": {"ru": ..., "ko": ..., "kk": ...}, ...}, made
+    # from the English, which was written in ``written_in``. Facts (numbers, dates) never differ.
+    i18n: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
+    written_in: str = "en"
 
     kind = "record"
 
     @property
     def sources(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c.source for c in self.cite))
+
+    def text(self, name: str, lang: str = "en") -> str:
+        """Field ``name`` (``summary``, ``title``...) in ``lang``; the English where no translation is."""
+        return self.i18n.get(name, {}).get(lang) or getattr(self, name)
 
     def sort_date(self) -> date:
         return date.min
@@ -525,6 +533,51 @@ SCHEMAS: dict[str, tuple[type, tuple[_Field, ...]]] = {
 }
 
 
+# The texts answers show, per kind: each may carry "<name>_i18n": {"ru": ..., "ko": ..., "kk": ...}
+# beside its English (docs/languages.md). Quotes are never translated here: they stay verbatim.
+TRANSLATABLE: dict[str, tuple[str, ...]] = {
+    "figure": ("summary",),
+    "agreement": ("title", "summary", "sector"),
+    "event": ("title", "summary", "place"),
+    "anniversary": ("title", "summary"),
+    "person": ("name", "role", "summary"),
+    "organisation": ("name", "summary"),
+    "project": ("name", "summary", "place", "sector"),
+    "statement": ("summary",),
+}
+TRANSLATIONS = ("ru", "ko", "kk")  # the languages a text is translated into (English is the original)
+LANGUAGES = ("en", *TRANSLATIONS)
+
+
+def _translations(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError(f"must be an object of translations by language ({', '.join(TRANSLATIONS)})")
+    unknown = sorted(set(value) - set(TRANSLATIONS))
+    if unknown:
+        raise ValueError(f"has unknown language(s) {', '.join(unknown)}; use {', '.join(TRANSLATIONS)}")
+    return {lang: _text(text) for lang, text in value.items()}
+
+
+def _split_translations(kind: str, raw: Mapping[str, Any], label: str) -> tuple[dict, dict[str, Any]]:
+    """``(i18n, the other fields)``: "<name>_i18n" objects and "written_in" taken out of ``raw``."""
+    allowed = TRANSLATABLE.get(kind, ())
+    i18n: dict[str, dict[str, str]] = {}
+    rest: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key.endswith("_i18n") and key.removesuffix("_i18n") in allowed:
+            try:
+                i18n[key.removesuffix("_i18n")] = _translations(value)
+            except ValueError as exc:
+                raise DataError(f"{label}: field '{key}' {exc}") from None
+        elif key == "written_in" and kind in TRANSLATABLE:
+            if value not in LANGUAGES:
+                raise DataError(f"{label}: field 'written_in' must be one of {', '.join(LANGUAGES)}")
+            rest[key] = value
+        else:
+            rest[key] = value
+    return i18n, rest
+
+
 def build_record(kind: str, raw: Any, where: str) -> Any:
     """Turn one raw JSON object into a record, or raise :class:`DataError` naming ``where``."""
     cls, fields = SCHEMAS[kind]
@@ -532,7 +585,8 @@ def build_record(kind: str, raw: Any, where: str) -> Any:
     label = f"{where} (id {rid!r})" if rid else where
     if not isinstance(raw, Mapping):
         raise DataError(f"{label}: a {kind} record must be a JSON object")
-    known = {f.name for f in fields}
+    i18n, raw = _split_translations(kind, raw, label)
+    known = {f.name for f in fields} | ({"written_in"} if kind in TRANSLATABLE else set())
     unknown = sorted(set(raw) - known)
     if unknown:
         raise DataError(f"{label}: unknown field(s) {', '.join(unknown)}")
@@ -546,4 +600,8 @@ def build_record(kind: str, raw: Any, where: str) -> Any:
             values[f.name] = f.check(raw[f.name])
         except ValueError as exc:
             raise DataError(f"{label}: field '{f.name}' {exc}") from None
+    if kind in TRANSLATABLE:
+        values["i18n"] = i18n
+        if "written_in" in raw:
+            values["written_in"] = raw["written_in"]
     return cls(**values)

@@ -296,7 +296,14 @@ def visible_text(record: Any) -> str:
             parts.append(value.replace("_", " "))
     for name in LIST_FIELDS:
         parts.extend(getattr(record, name, ()))
+    parts.extend(_translated(record))
     return " ".join(parts)
+
+
+def _translated(record: Any, names: tuple[str, ...] | None = None) -> list[str]:
+    """The record's translations (Russian, Korean, Kazakh), so a search in any language finds it."""
+    i18n = getattr(record, "i18n", {})
+    return [text for name, texts in i18n.items() if names is None or name in names for text in texts.values()]
 
 
 def hidden_text(record: Any) -> str:
@@ -310,6 +317,7 @@ def name_text(record: Any) -> str:
     """A record's own name: a person's, organisation's or project's names, or an event's title."""
     parts = [getattr(record, "name", None) or "", getattr(record, "title", None) or ""]
     parts.extend(getattr(record, "variants", ()))
+    parts.extend(_translated(record, ("name", "title")))
     return " ".join(parts)
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 
-WORD_RE = re.compile(r"[0-9a-zа-яё]+", re.IGNORECASE)
+from facts.multilingual import fold, is_foreign
+
+# Latin, Russian and Kazakh Cyrillic, and Hangul words (see facts.multilingual for the last two).
+WORD_RE = re.compile(r"[0-9a-zа-яёәғқңөұүһі\uac00-\ud7a3]+", re.IGNORECASE)
 
 # Whole-phrase variants, folded before splitting into words.
 _PHRASES = {
@@ -69,6 +72,9 @@ def words(text: str) -> list[str]:
     folded = _PHRASE_RE.sub(lambda m: _PHRASES[m.group(0)], text.lower())
     out = []
     for raw in WORD_RE.findall(folded):
+        if is_foreign(raw):  # Russian, Kazakh, Korean: one token whatever the ending (литий, лития)
+            out.extend(token for token in fold(raw) if token not in STOP_WORDS)
+            continue
         word = normalise_word(raw)
         if word not in STOP_WORDS:
             out.append(word)

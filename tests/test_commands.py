@@ -265,7 +265,7 @@ def test_search_corrects_a_misspelling(ask):
     assert reply.footer == "Searched for: lithium. Sources up to Sep 2024."
 
 
-@pytest.mark.parametrize("words", ["한국", "the", "🇰🇿"])
+@pytest.mark.parametrize("words", ["the", "🇰🇿"])  # Korean, Russian and Kazakh words are searched
 def test_search_with_no_searchable_word_says_why(ask, words):
     reply = ask(f"/search {words}")
     assert reply.kind == "usage"
