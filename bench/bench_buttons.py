@@ -26,7 +26,7 @@ from tempfile import TemporaryDirectory
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.cli import build_context  # noqa: E402
+from bot.bootstrap.context import build_context  # noqa: E402
 from tests.running import running  # noqa: E402
 from tests.standins.slack_api import (  # noqa: E402
     FakeSlack,

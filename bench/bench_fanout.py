@@ -45,7 +45,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import Config  # noqa: E402
-from bot.platforms.base import Target  # noqa: E402
+from bot.frontend import Target  # noqa: E402
 from bot.platforms.senders import open_senders  # noqa: E402
 from bot.reminders.delivery import post_due  # noqa: E402
 from bot.state import StateStore  # noqa: E402

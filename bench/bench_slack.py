@@ -119,8 +119,9 @@ def serve_bare(port: int, api_url: str) -> None:
 def serve_kazkor(port: int, api_url: str) -> None:
     import logging
 
-    from bot.app import build_runtime, serve
-    from bot.cli import build_context
+    from bot.app import serve
+    from bot.bootstrap.context import build_context
+    from bot.bootstrap.runtime import build_runtime
     from bot.config import Config
 
     logging.basicConfig(level=logging.WARNING)

@@ -1,6 +1,7 @@
 """The ``kazkor`` command line: ask | console | reminders | facts | run | post-due | doctor.
 
-Platform libraries are imported only by the sub-commands that need them, so ``kazkor ask`` starts fast.
+With ``bot.app`` the only place that prints and exits: everything below raises. Platform libraries are
+imported only by the sub-commands that need them (``run``, ``post-due``), so ``kazkor ask`` starts fast.
 """
 
 from __future__ import annotations
@@ -10,16 +11,42 @@ import json
 import os
 import re
 import sys
+import tempfile
 from dataclasses import asdict, fields, is_dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot import logs
+from bot.bootstrap.context import BootstrapError, build_context, no_platform
+from bot.clock import local_today, system_clock
+from bot.commands import Context, handle_text
+from bot.commands.due import DEFAULT_LEADS, due
 from bot.config import Config, ConfigError
-from facts.store import RECORD_KINDS
+from bot.feeds.calendar import FEEDS
+from bot.i18n import LANGUAGES
+from bot.ops.doctor import run_doctor
+from bot.render.plain import render_plain
+from bot.reply import Reply
+from facts import coverage
+from facts.model import DataError
+from facts.store import RECORD_KINDS, FactStore, load_catalogue
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # the shell's convention for a process stopped by Ctrl-C (128 + SIGINT)
+
+NO_PLATFORM_MESSAGE = """\
+kazkor run: no platform is configured, so there is nothing to serve.
+Set at least one of:
+  Telegram:  TELEGRAM_BOT_TOKEN=<token from @BotFather>
+  Slack:     SLACK_BOT_TOKEN=xoxb-... and SLACK_SIGNING_SECRET=... (HTTP mode, POST /slack/events on PORT)
+             or SLACK_BOT_TOKEN=xoxb-... and SLACK_APP_TOKEN=xapp-... (Socket Mode)
+See deploy/.env.example for every setting. To try the commands without a platform: kazkor console"""
+
+REPLICAS_NEED_WEBHOOK = """\
+kazkor run: KAZKOR_STATE_URL is PostgreSQL, where several replicas share one database, and Telegram
+polling cannot be shared between replicas (a second poller gets Conflict). Set TELEGRAM_WEBHOOK_URL
+(https://your.host/telegram) and TELEGRAM_WEBHOOK_SECRET; see docs/state.md."""
 
 
 def _config() -> Config:
@@ -30,85 +57,28 @@ def _config() -> Config:
         raise SystemExit(EXIT_USAGE) from None
 
 
-def build_context(
+def _context(
     config: Config,
     *,
     with_state: bool = True,
     writer: bool = False,
     command: str = "kazkor",
     state_optional: bool = False,
-):
-    """Load the catalogue (and the facts added with ``kazkor facts add``) into a command context, with
-    the state store.
-
-    ``writer``: this process posts reminders (``post-due``; ``run`` on SQLite): take the scheduler lock
-    now, and stop with one line naming the process that has it. On PostgreSQL, ``run`` is elected
-    instead (``bot.state.leader``). ``state_optional`` (``ask``, ``console``): a state database that
-    cannot be opened is one warning line, and the answers come without it."""
-    import bot.feeds.commands  # noqa: F401  (registers /calendar and /trade chart)
-    from bot.commands import Context
-    from bot.i18n import translator
-    from bot.state.leader import LeaderBusy, leader_lock, take_or_refuse
-    from bot.state.opening import StateUnavailable, open_state
-    from facts.model import DataError
-    from facts.storage import NotAStateFile
-    from facts.store import FactStore, load_catalogue
-
+) -> Context:
+    """The command context (catalogue + state), or one line on standard error and exit 1."""
     try:
-        catalogue = load_catalogue()
-    except DataError as exc:
-        print(f"kazkor: the curated data is invalid: {exc}", file=sys.stderr)
+        ctx = build_context(
+            config, with_state=with_state, writer=writer, command=command, state_optional=state_optional,
+            warn=lambda line: print(f"kazkor: warning: {line}", file=sys.stderr),
+        )  # fmt: skip
+    except BootstrapError as exc:
+        print(f"kazkor: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_FAILURE) from None
-    try:
-        FactStore(config.facts_path).load_facts_into(catalogue)
-    except DataError as exc:
-        print(f"kazkor: the fact store holds a bad fact: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_FAILURE) from None
-    except (NotAStateFile, OSError) as exc:
-        print(f"kazkor: cannot read the fact store {config.facts_path}: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_FAILURE) from None
-    state = None
-    if with_state:
-        try:
-            state = open_state(config, command)
-        except StateUnavailable as exc:
-            if state_optional:
-                print(f"kazkor: warning: {exc}; answering without it", file=sys.stderr)
-            else:
-                print(f"kazkor: {exc}", file=sys.stderr)
-                raise SystemExit(EXIT_FAILURE) from None
-    if state is not None:
-        if state.migration_message and "not migrated" in state.migration_message:
-            print(f"kazkor: warning: {state.migration_message}", file=sys.stderr)
-        if writer:
-            lock = leader_lock(state, command)
-            try:
-                take_or_refuse(lock, command)
-            except LeaderBusy as exc:
-                state.close()
-                print(f"kazkor: {exc}", file=sys.stderr)
-                raise SystemExit(EXIT_FAILURE) from None
-            except Exception as exc:  # noqa: BLE001 - the database went away between two statements
-                state.close()
-                print(f"kazkor: {command}: cannot take the scheduler lock: {exc}", file=sys.stderr)
-                raise SystemExit(EXIT_FAILURE) from None
-            state.leader = lock
-    return Context(
-        catalogue=catalogue,
-        tz=config.tz,
-        state=state,
-        public_url=config.public_url,
-        feed_secret=config.calendar_secret,
-        tr=translator(config.lang),
-    )
+    return ctx
 
 
-def show_reply(reply: Any) -> None:
+def show_reply(reply: Reply) -> None:
     """Print the plain-text answer; write each attached file (a chart, a calendar) and print its path."""
-    import tempfile
-
-    from bot.render.plain import render_plain
-
     print(render_plain(reply))
     for attachment in reply.attachments:
         folder = Path(tempfile.gettempdir()) / "kazkor"
@@ -119,18 +89,14 @@ def show_reply(reply: Any) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.commands import handle_text
-
-    ctx = build_context(_config(), command="kazkor ask", state_optional=True)
+    ctx = _context(_config(), command="kazkor ask", state_optional=True)
     reply = handle_text(" ".join(args.text), ctx, lang=args.lang)
     show_reply(reply)
     return EXIT_OK if reply.kind == "answer" else EXIT_USAGE
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    from bot.commands import handle_text
-
-    ctx = build_context(_config(), command="kazkor console", state_optional=True)
+    ctx = _context(_config(), command="kazkor console", state_optional=True)
     lang = args.lang  # --lang: this session's language, over the one saved with /language
     interactive = sys.stdin.isatty()
     if interactive:
@@ -195,10 +161,8 @@ def _whole_number(name: str, low: int, high: int, example: int):
 
 
 def cmd_reminders(args: argparse.Namespace) -> int:
-    from bot.reminders.due import DEFAULT_LEADS, due
-
     config = _config()
-    ctx = build_context(config, with_state=False)
+    ctx = _context(config, with_state=False)
     start = args.date or ctx.today()
     leads = tuple(args.lead) if args.lead else DEFAULT_LEADS
     total = 0
@@ -232,9 +196,6 @@ def _record_json(record: Any) -> dict[str, Any]:
 
 
 def cmd_facts(args: argparse.Namespace) -> int:
-    from facts.model import DataError
-    from facts.store import load_catalogue
-
     if args.action == "validate":
         data_dir = Path(args.data_dir) if args.data_dir else None
         if data_dir is not None and not data_dir.is_dir():
@@ -250,7 +211,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.action == "coverage":
         return _coverage(args)
-    ctx = build_context(_config(), with_state=False)
+    ctx = _context(_config(), with_state=False)
     catalogue = ctx.catalogue
     if args.action == "add":
         return _add_facts(args, ctx)
@@ -266,9 +227,6 @@ def cmd_facts(args: argparse.Namespace) -> int:
 def _coverage(args: argparse.Namespace) -> int:
     """Print the share of each seed's sentences cited by records; with --write, recompute the maps'
     ``cited_by`` lists from the records (reasons for left-out sentences are kept) into facts/coverage."""
-    from facts import coverage
-    from facts.store import load_catalogue
-
     catalogue = load_catalogue()
     shares, problems = [], []
     for source in coverage.seed_sources(catalogue):
@@ -288,9 +246,6 @@ def _coverage(args: argparse.Namespace) -> int:
 def _add_facts(args: argparse.Namespace, ctx: Any) -> int:
     """Add facts from a JSON file (one record or a list) to the state file: all of them, or none if one
     is refused (so a fixed file can simply be added again)."""
-    from facts.model import DataError
-    from facts.store import FactStore
-
     if not args.kind or not args.file:
         print("kazkor facts add needs --kind and --file, e.g. --kind event --file new.json", file=sys.stderr)
         return EXIT_USAGE
@@ -338,10 +293,8 @@ def _record_json_source(source: Any) -> dict[str, Any]:
 
 def cmd_calendar(args: argparse.Namespace) -> int:
     """Write the public feed, or a channel's (``--channel telegram:-1001234``), as .ics to stdout."""
-    from bot.feeds.calendar import FEEDS
-
     config = _config()
-    ctx = build_context(config, with_state=args.channel is not None)
+    ctx = _context(config, with_state=args.channel is not None)
     now = ctx.clock()
     if args.channel is None:
         feed = FEEDS.public(ctx.catalogue, now.astimezone(ctx.tz).date(), now)
@@ -362,17 +315,23 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import run
+    from bot import app  # the platform libraries: only when serving
 
     config = _config()
-    setup_logging(config)
-    return run(config)
+    if no_platform(config):
+        print(NO_PLATFORM_MESSAGE, file=sys.stderr)
+        return EXIT_USAGE
+    if config.postgres and config.telegram_enabled and not config.telegram_webhook_url:
+        print(REPLICAS_NEED_WEBHOOK, file=sys.stderr)
+        return EXIT_USAGE
+    logs.setup_logging(config)
+    # Loads the catalogue and the state once. On SQLite this process takes the scheduler lock now (one
+    # `kazkor run` per file); on PostgreSQL replicas are elected while they run (bot.state.leader).
+    ctx = _context(config, writer=not config.postgres, command="kazkor run")
+    return app.run(config, ctx)
 
 
 def cmd_post_due(args: argparse.Namespace) -> int:
-    from bot.clock import local_today, system_clock
-    from bot.reminders.delivery import post_due_cli
-
     config = _config()
     if args.date is not None and not args.force:
         today = local_today(system_clock, config.tz)
@@ -386,28 +345,26 @@ def cmd_post_due(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
-    setup_logging(config)
-    from bot.feeds.urls import public_feed_url
+    logs.setup_logging(config)
+    # the scheduler lock: a running `kazkor run` posts what is due, so stop here (naming it)
+    ctx = _context(config, writer=True, command="kazkor post-due")
+    from bot.bootstrap.runtime import post_due  # the platform libraries: only when posting
 
-    calendar_url = public_feed_url(config.public_url) if config.public_url else None
-    return post_due_cli(config, args.date, calendar_url)
+    summary, stopped_by = post_due(config, ctx, args.date)
+    print(summary.line())
+    for problem in summary.problems:
+        print(f"  problem: {problem}")
+    if stopped_by:
+        print(f"stopped by {stopped_by}: run kazkor post-due again to post what is still due")
+        return EXIT_FAILURE
+    return EXIT_FAILURE if summary.failed else EXIT_OK
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from bot.ops.doctor import run_doctor
-
     return run_doctor(_config())
 
 
-def setup_logging(config: Config) -> None:
-    from bot.logs import setup_logging as setup
-
-    setup(config)
-
-
 def _lang_option(parser: argparse.ArgumentParser) -> None:
-    from bot.i18n import LANGUAGES
-
     parser.add_argument(
         "--lang",
         choices=LANGUAGES,

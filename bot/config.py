@@ -30,6 +30,30 @@ LOG_FORMATS = ("plain", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
+class StateUrlError(ValueError):
+    """KAZKOR_STATE_URL is not a URL kazkor can use; the message says which forms are."""
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here (SQLAlchemy's default driver would be psycopg2)."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    from sqlalchemy.engine import make_url  # the library only here: `kazkor ask` needs no database
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - sqlalchemy raises ArgumentError; one clear line instead
+        raise StateUrlError(f"{url[:60]!r} is not a database URL") from None
+    if parsed.drivername not in ("postgresql+psycopg", "sqlite", "sqlite+pysqlite"):
+        raise StateUrlError(
+            f"{parsed.drivername!r} is not supported: use postgresql://user:password@host/db "
+            "or sqlite:////path/to/state.sqlite3"
+        )
+    return url
+
+
 class ConfigError(ValueError):
     """One malformed setting; the message names the variable and the expected form."""
 
@@ -291,8 +315,6 @@ class Config:
             )
         state_url = get("KAZKOR_STATE_URL")
         if state_url:
-            from bot.state.engine import StateUrlError, normalise_url
-
             try:
                 state_url = normalise_url(state_url)
             except StateUrlError as exc:

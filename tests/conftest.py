@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import bot.feeds.commands  # noqa: F401  (registers /calendar and /trade chart, as every entry point does)
+from bot.bootstrap.context import COMMANDS
 from bot.clock import fixed_clock
 from bot.commands import Context, handle_text
 from bot.state import StateStore
@@ -48,7 +48,9 @@ def state(db):
 @pytest.fixture
 def make_ctx(catalogue):
     def make(when: str = "2024-09-20T09:00:00+05:00", tz: ZoneInfo = ALMATY) -> Context:
-        return Context(catalogue=catalogue, tz=tz, clock=fixed_clock(datetime.fromisoformat(when)))
+        return Context(
+            catalogue=catalogue, tz=tz, clock=fixed_clock(datetime.fromisoformat(when)), commands=COMMANDS
+        )
 
     return make
 

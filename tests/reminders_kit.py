@@ -69,6 +69,11 @@ def subscribe(
 
 
 def config_for(db: Path, telegram: Any = None, slack: Any = None, **extra: str) -> Config:
+    return Config.from_env(env_for(db, telegram, slack, **extra))
+
+
+def env_for(db: Path, telegram: Any = None, slack: Any = None, **extra: str) -> dict[str, str]:
+    """The environment of a kazkor posting to these stand-ins with its state in ``db``."""
     env = {"KAZKOR_DB": str(db)}
     if telegram is not None:
         env.update(TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.base_url)
@@ -77,7 +82,7 @@ def config_for(db: Path, telegram: Any = None, slack: Any = None, **extra: str) 
             SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET="test-secret", SLACK_API_URL=slack.base_url
         )
     env.update(extra)
-    return Config.from_env(env)
+    return env
 
 
 @asynccontextmanager

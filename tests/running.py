@@ -16,7 +16,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.app import Runtime, build_runtime, serve
+from bot.app import serve
+from bot.bootstrap.runtime import Runtime, build_runtime
 from bot.config import Config
 
 TIMEOUT = 5.0

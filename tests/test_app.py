@@ -12,7 +12,9 @@ import urllib.request
 import aiohttp
 from aiohttp import web
 
-from bot.app import Service, build_runtime, serve
+from bot.app import serve
+from bot.bootstrap.runtime import build_runtime
+from bot.service import Service
 from tests.running import (
     TIMEOUT,
     base_url,
@@ -154,7 +156,7 @@ def test_routes_and_services_plug_in_and_stop_in_reverse_order(tmp_path, make_ct
         async with FakeTelegram() as fake:
             config = loopback_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.base_url)
             runtime = build_runtime(config, make_ctx())
-            assert runtime.telegram_app is runtime.telegram.application and runtime.slack_app is None
+            assert list(runtime.fronts) == ["telegram"] and runtime.slack is None
             runtime.http.route_setups.append(extra_routes)
             runtime.services.append(service("scheduler"))
             stop = asyncio.Event()
@@ -228,7 +230,7 @@ def test_a_platform_that_refuses_its_token_at_start_leaves_the_other_serving(tmp
             await asyncio.sleep(0.5)  # several retry delays: a refused token is not tried again
             assert runtime.down == {"slack"} and sl.calls["auth.test"] == 1
             slack = (await healthz(runtime))["platforms"]["slack"]
-            assert slack["connected"] is False and slack["reason"] == "could not start (SlackApiError)"
+            assert slack["connected"] is False and slack["reason"] == "could not start (AuthFailed)"
             stop.set()
             assert await asyncio.wait_for(task, 12) == 0
 

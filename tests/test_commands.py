@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from bot.commands import COMMANDS, parse
+from bot.bootstrap.context import COMMANDS
+from bot.commands import parse
 from bot.commands.parse import MAX_INPUT
 from bot.render.plain import render_plain
 from tests.helpers import cited_outlets, lines, section
@@ -424,7 +425,7 @@ def test_a_failing_handler_gives_a_short_apology_not_a_traceback(ask, monkeypatc
     def boom(command, ctx):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setitem(commands.COMMANDS, "trade", commands.Spec("trade", boom, "x", "/trade"))
+    monkeypatch.setitem(COMMANDS, "trade", commands.Spec("trade", boom, "x", "/trade"))
     reply = ask("/trade")
     assert reply.kind == "error"
     assert reply.title == "Sorry, /trade failed on our side. It has been logged; please try again later."

@@ -11,15 +11,16 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.cli import main
 from bot.clock import fixed_clock
 from bot.platforms.senders import TelegramSender
-from bot.reminders.delivery import Delivery, RetryPolicy, post_due, post_due_cli
+from bot.reminders.delivery import Delivery, RetryPolicy, post_due
 from tests.conftest import open_store
 from tests.reminders_kit import (
     FAST,
     REFERENDUM_7D_ALMATY,
     REFERENDUM_KEY_7D,
-    config_for,
+    env_for,
     run,
     senders_for,
     subscribe,
@@ -85,17 +86,18 @@ def test_a_restart_reads_the_ledger_and_sends_nothing_again(db, catalogue):
     assert len(tg.sent) == 1 and tg.calls["sendMessage"] == 1
 
 
-def test_kazkor_post_due_twice_reports_already_sent(db, capsys):
+def test_kazkor_post_due_twice_reports_already_sent(db, capsys, monkeypatch):
     with FakeTelegram.run_in_thread() as tg, FakeSlack.run_in_thread() as sl:
-        config = config_for(db, tg, sl)
+        for name, value in env_for(db, tg, sl).items():
+            monkeypatch.setenv(name, value)
         state = open_store(db)
         subscribe(state, "telegram", "-100123")
         subscribe(state, "slack", "C0GENERAL")
         subscribe(state, "console", "console")  # kept, never posted
         state.close()
-        assert post_due_cli(config, date(2024, 9, 29)) == 0
+        assert main(["post-due", "--date", "2024-09-29", "--force"]) == 0
         first = capsys.readouterr().out
-        assert post_due_cli(config, date(2024, 9, 29)) == 0
+        assert main(["post-due", "--date", "2024-09-29", "--force"]) == 0
         second = capsys.readouterr().out
         assert len(tg.sent) == 1 and len(sl.posted) == 1
     assert first.strip() == "sent 2, already sent 0, failed 0, deactivated 0"

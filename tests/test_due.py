@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.clock import fixed_clock, local_today
-from bot.reminders.due import due
+from bot.commands.due import due
 from facts.model import Anniversary, Citation, Event, PartialDate, Source
 from facts.store import Catalogue
 

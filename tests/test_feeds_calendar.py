@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from icalendar import Calendar
 
 import bot.feeds.commands  # noqa: F401  (registers /calendar, as the front ends do)
+from bot.bootstrap.context import COMMANDS
 from bot.commands import Command, Context, dispatch
 from bot.feeds.calendar import YEARS_AHEAD, FeedCache
 from bot.feeds.routes import add_calendar_routes
@@ -305,7 +306,7 @@ def calendar_command(args=(), *, is_admin=False) -> Command:
 
 
 def test_calendar_command_without_public_url_says_how_to_set_it_and_attaches_the_file(catalogue, state):
-    ctx = Context(catalogue=catalogue, tz=ALMATY, clock=lambda: NOW, state=state)
+    ctx = Context(catalogue=catalogue, tz=ALMATY, clock=lambda: NOW, state=state, commands=COMMANDS)
     reply = dispatch(calendar_command(), ctx)
     assert reply.kind == "answer"
     assert any(
@@ -324,6 +325,7 @@ def test_calendar_command_gives_both_urls_and_admins_rotate(catalogue, state):
         state=state,
         public_url="https://kazkor.example.org",
         feed_secret=SECRET,
+        commands=COMMANDS,
     )
     unsubscribed = lines(dispatch(calendar_command(), ctx))
     assert unsubscribed[0].startswith("Everyone: https://kazkor.example.org/calendar.ics — ")

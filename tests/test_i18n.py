@@ -15,11 +15,11 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from bot.commands import dispatch, handle_text, parse
+from bot.commands.due import due
 from bot.config import Config, ConfigError
 from bot.i18n import LANGUAGES, language_code, translator
 from bot.platforms.inbound import RenderedReplies, with_extra
 from bot.reminders.delivery import reminder_reply
-from bot.reminders.due import due
 from bot.render.plain import render_plain
 from facts.model import PartialDate
 

@@ -393,7 +393,8 @@ def test_the_watch_leaves_a_platform_that_has_not_started_marked_down():
 def test_kazkor_run_serves_health_and_metrics_and_watches_the_platform(tmp_path, make_ctx):
     """The real runtime (Telegram long polling against the stand-in): /healthz and /metrics on its one
     server; the reachability watch turns the platform down when getMe fails and up again after."""
-    from bot.app import build_runtime, serve
+    from bot.app import serve
+    from bot.bootstrap.runtime import build_runtime
 
     async def scenario() -> None:
         async with FakeTelegram() as tg:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import ALIASES, COMMANDS, Context, handle_text
+from bot.bootstrap.context import COMMANDS
+from bot.commands import ALIASES, Context, handle_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", ROOT / "bench" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -12,13 +12,13 @@ import time
 import aiohttp
 
 from bot.commands import Command, dispatch, parse
+from bot.commands.due import due
 from bot.commands.payload import EXPIRED
 from bot.commands.subscriptions import REFUSAL
-from bot.platforms.base import Target
+from bot.frontend import Target
 from bot.platforms.senders import SlackSender
 from bot.platforms.slack import EVENTS_PATH, SUBSCRIBE_VIEW
 from bot.reminders.delivery import reminder_reply
-from bot.reminders.due import due
 from bot.render.slack import render_slack
 from tests.running import TIMEOUT, base_url, run, running
 from tests.standins.slack_api import (

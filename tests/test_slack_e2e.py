@@ -16,7 +16,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.commands import COMMANDS, Spec, parse
+from bot.bootstrap.context import COMMANDS
+from bot.commands import Spec, parse
 from bot.commands.controls import interactive
 from bot.platforms.inbound import Controls
 from bot.platforms.slack import EVENTS_PATH, SLASH_COMMANDS

@@ -10,12 +10,12 @@ import dataclasses
 
 from bot.commands import Command, dispatch, parse
 from bot.commands.controls import interactive
+from bot.commands.due import due
 from bot.commands.payload import EXPIRED
 from bot.commands.subscriptions import REFUSAL
-from bot.platforms.base import Target
+from bot.frontend import Target
 from bot.platforms.senders import TelegramSender
 from bot.reminders.delivery import reminder_reply
-from bot.reminders.due import due
 from bot.render.telegram import render_telegram
 from tests.running import TIMEOUT, run, running
 from tests.standins.telegram_api import FakeTelegram

@@ -12,8 +12,10 @@ import logging
 
 import aiohttp
 
-from bot.app import build_runtime, serve
-from bot.commands import COMMANDS, Spec, parse
+from bot.app import serve
+from bot.bootstrap.context import COMMANDS
+from bot.bootstrap.runtime import build_runtime
+from bot.commands import Spec, parse
 from bot.commands.controls import interactive
 from bot.render.telegram import render_telegram
 from bot.reply import Reply

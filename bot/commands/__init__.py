@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 
 from bot.commands.agreements import agreements
 from bot.commands.args import UsageError
-from bot.commands.context import Context
+from bot.commands.context import Context, Handler, Spec
+from bot.commands.language import SUMMARY as LANGUAGE_SUMMARY
+from bot.commands.language import language, localized
 from bot.commands.lookup import search, source
 from bot.commands.parse import Command, ParseError, parse
 from bot.commands.projects import projects
+from bot.commands.subscriptions import subscribe, subscriptions, unsubscribe
 from bot.commands.timeline import timeline, upcoming
 from bot.commands.trade import trade
 from bot.commands.who import who
@@ -25,26 +27,9 @@ from bot.reply import Item, Reply, ReplyBuilder, usage
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Command, Context], Reply]
-
-
-@dataclass(frozen=True)
-class Spec:
-    name: str
-    handler: Handler
-    summary: str  # English, marked with N_() and translated where shown (/help, Telegram menus)
-    example: str
-
 
 def _args_only(fn: Callable[[tuple[str, ...], Context], Reply]) -> Handler:
     return lambda command, ctx: fn(command.args, ctx)
-
-
-COMMANDS: dict[str, Spec] = {}
-
-
-def register(spec: Spec) -> None:
-    COMMANDS[spec.name] = spec
 
 
 def _help(command: Command, ctx: Context) -> Reply:
@@ -60,7 +45,7 @@ def _help(command: Command, ctx: Context) -> Reply:
                     name=spec.name, summary=_(spec.summary), example=spec.example
                 )
             )
-            for spec in COMMANDS.values()
+            for spec in table(ctx).values()
         ],
     )
     builder.footer = _(
@@ -69,60 +54,83 @@ def _help(command: Command, ctx: Context) -> Reply:
     return builder.build()
 
 
-for _spec in (
-    Spec(
-        "trade", _args_only(trade), N_("trade and investment figures with their years and sources."), "/trade"
-    ),
-    Spec(
-        "agreements",
-        _args_only(agreements),
-        N_("agreements and memoranda signed in a year."),
-        "/agreements 2024",
-    ),
-    Spec(
-        "timeline",
-        _args_only(timeline),
-        N_("key events in date order, optionally one year."),
-        "/timeline 2024",
-    ),
-    Spec(
-        "upcoming",
-        _args_only(upcoming),
-        N_("anniversaries and events in the next DAYS (default 30)."),
-        "/upcoming 60",
-    ),
-    Spec(
-        "search",
-        _args_only(search),
-        N_("anything the sources name: people, firms, numbers."),
-        "/search BAKAD",
-    ),
-    Spec(
-        "who",
-        _args_only(who),
-        N_("a person or organisation, and every record naming them."),
-        "/who Arystanov",
-    ),
-    Spec(
-        "projects",
-        _args_only(projects),
-        N_("joint projects: partners, value and status."),
-        "/projects energy",
-    ),
-    Spec(
-        "source",
-        _args_only(source),
-        N_("the sentence behind a record, or what a source backs."),
-        "/source evt-2024-10-06-referendum",
-    ),
-    Spec("help", _help, N_("this list."), "/help"),
-):
-    register(_spec)
+# The core's command table, in the order /help lists them. A new core command is one entry here;
+# a feature above the core (bot.feeds) has its own table, joined to this one in bot.bootstrap.context.
+# Summaries are English, marked with N_() and translated where shown (/help, Telegram menus).
+COMMANDS: dict[str, Spec] = {
+    spec.name: spec
+    for spec in (
+        Spec(
+            "trade",
+            _args_only(trade),
+            N_("trade and investment figures with their years and sources."),
+            "/trade",
+        ),
+        Spec(
+            "agreements",
+            _args_only(agreements),
+            N_("agreements and memoranda signed in a year."),
+            "/agreements 2024",
+        ),
+        Spec(
+            "timeline",
+            _args_only(timeline),
+            N_("key events in date order, optionally one year."),
+            "/timeline 2024",
+        ),
+        Spec(
+            "upcoming",
+            _args_only(upcoming),
+            N_("anniversaries and events in the next DAYS (default 30)."),
+            "/upcoming 60",
+        ),
+        Spec(
+            "search",
+            _args_only(search),
+            N_("anything the sources name: people, firms, numbers."),
+            "/search BAKAD",
+        ),
+        Spec(
+            "who",
+            _args_only(who),
+            N_("a person or organisation, and every record naming them."),
+            "/who Arystanov",
+        ),
+        Spec(
+            "projects",
+            _args_only(projects),
+            N_("joint projects: partners, value and status."),
+            "/projects energy",
+        ),
+        Spec(
+            "source",
+            _args_only(source),
+            N_("the sentence behind a record, or what a source backs."),
+            "/source evt-2024-10-06-referendum",
+        ),
+        Spec("help", _help, N_("this list."), "/help"),
+        Spec(
+            "subscribe",
+            subscribe,
+            N_("daily reminders here at HH:MM in a time zone (admins)."),
+            "/subscribe 09:00 Asia/Almaty",
+        ),
+        Spec("unsubscribe", unsubscribe, N_("stop this channel's reminders (admins)."), "/unsubscribe"),
+        Spec(
+            "subscriptions",
+            subscriptions,
+            N_("what this channel gets, when, and what is next."),
+            "/subscriptions",
+        ),
+        Spec("language", language, LANGUAGE_SUMMARY, "/language ru"),
+    )
+}
 
-# Modules that register their own commands (they import ``register`` and ``Spec`` from here).
-from bot.commands import language as _language  # noqa: E402, F401
-from bot.commands import subscriptions as _subscriptions  # noqa: E402, F401
-from bot.commands.language import localized  # noqa: E402
+
+def table(ctx: Context) -> Mapping[str, Spec]:
+    """The commands answered in ``ctx``: its own table, or the core's."""
+    return ctx.commands if ctx.commands is not None else COMMANDS
+
 
 ALIASES = {
     "start": "help",
@@ -146,7 +154,7 @@ def dispatch(command: Command, ctx: Context) -> Reply:
 def _run(command: Command, ctx: Context) -> Reply:
     _ = ctx.tr.gettext
     name = ALIASES.get(command.name, command.name)
-    spec = COMMANDS.get(name)
+    spec = table(ctx).get(name)
     if spec is None:
         shown = command.name[:40]
         return usage(
@@ -194,4 +202,15 @@ def handle_text(text: str, ctx: Context, *, lang: str | None = None, **where: st
     return dispatch(command, ctx)
 
 
-__all__ = ["COMMANDS", "Command", "Context", "Spec", "dispatch", "handle_text", "parse", "register"]
+__all__ = [
+    "ALIASES",
+    "COMMANDS",
+    "Command",
+    "Context",
+    "Handler",
+    "Spec",
+    "dispatch",
+    "handle_text",
+    "parse",
+    "table",
+]

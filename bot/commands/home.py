@@ -10,12 +10,12 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.commands import COMMANDS
+from bot.commands import table
 from bot.commands.context import Context
+from bot.commands.due import due
 from bot.commands.format import record_item
-from bot.reminders.due import due
-from bot.reminders.subscription import leads_of, next_posting_days
 from bot.reply import Item, Reply, ReplyBuilder
+from bot.subscription import leads_of, next_posting_days
 
 NEXT_SHOWN = 10
 LOOKAHEAD_DAYS = 90
@@ -77,6 +77,6 @@ def home(platform: str, ctx: Context) -> Reply:
         builder.section("Next reminders", [Item(f"Nothing due in the next {LOOKAHEAD_DAYS} days.")])
     builder.section(
         "Commands",
-        [Item(f"/{spec.name} — {spec.summary} e.g. {spec.example}") for spec in COMMANDS.values()],
+        [Item(f"/{spec.name} — {spec.summary} e.g. {spec.example}") for spec in table(ctx).values()],
     )
     return builder.build()

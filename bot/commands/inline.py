@@ -13,8 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 from bot.commands.context import Context
+from bot.commands.due import occurrences_between
 from bot.commands.format import quote_items
-from bot.reminders.due import occurrences_between
 from bot.reply import Reply, ReplyBuilder
 from facts.text import words
 

@@ -109,12 +109,3 @@ def language(command: Command, ctx: Context) -> Reply:
         ),
         lang=lang,
     )
-
-
-def _register() -> None:
-    from bot.commands import Spec, register
-
-    register(Spec("language", language, SUMMARY, "/language ru"))
-
-
-_register()

@@ -15,11 +15,11 @@ from typing import Any
 from bot.clock import parse_zone
 from bot.commands.args import UsageError
 from bot.commands.context import Context
+from bot.commands.due import due
 from bot.commands.format import record_item
 from bot.commands.parse import Command
-from bot.i18n import N_
-from bot.reminders.due import due
-from bot.reminders.subscription import (
+from bot.reply import Item, Reply, ReplyBuilder
+from bot.subscription import (
     DEFAULT_LEADS,
     DEFAULT_TIME,
     describe_leads,
@@ -28,7 +28,6 @@ from bot.reminders.subscription import (
     next_posting_days,
     parse_time,
 )
-from bot.reply import Item, Reply, ReplyBuilder
 
 log = logging.getLogger(__name__)
 
@@ -214,28 +213,3 @@ def subscriptions(command: Command, ctx: Context) -> Reply:
     _add_language(builder, ctx)
     builder.footer = _footer(command, "Admins: /subscribe HH:MM Area/City to change, /unsubscribe to stop.")
     return builder.build()
-
-
-def _register() -> None:
-    from bot.commands import Spec, register
-
-    register(
-        Spec(
-            "subscribe",
-            subscribe,
-            N_("daily reminders here at HH:MM in a time zone (admins)."),
-            "/subscribe 09:00 Asia/Almaty",
-        )
-    )
-    register(Spec("unsubscribe", unsubscribe, N_("stop this channel's reminders (admins)."), "/unsubscribe"))
-    register(
-        Spec(
-            "subscriptions",
-            subscriptions,
-            N_("what this channel gets, when, and what is next."),
-            "/subscriptions",
-        )
-    )
-
-
-_register()

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from bot.commands.args import optional_int, optional_year
 from bot.commands.context import Context
+from bot.commands.due import occurrences_between
 from bot.commands.format import record_item
-from bot.reminders.due import occurrences_between
 from bot.reply import Item, Reply, ReplyBuilder
 
 MAX_ITEMS = 60  # a chat message is no place for a thousand lines: narrow by year instead

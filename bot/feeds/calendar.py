@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bot.commands.due import MILESTONE_EVERY, Occurrence, Reminder, observed_on
 from bot.commands.format import ordinal
 from bot.feeds.version import data_version
-from bot.reminders.due import MILESTONE_EVERY, Occurrence, Reminder, observed_on
-from bot.reminders.subscription import leads_of, local_now, posting_time, tz_of
+from bot.subscription import leads_of, local_now, posting_time, tz_of
 from facts.model import Anniversary
 
 PRODID = "-//kazkor//Kazakhstan-Korea relations bot//EN"

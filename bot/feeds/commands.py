@@ -1,9 +1,7 @@
 """/calendar (feed links + the .ics file) and /trade chart, registered into the shared command core.
 
 They live here, not in ``bot.commands``, because they build feeds and charts (``bot.feeds`` sits above
-the core). Importing this module registers them; ``bot.platforms.inbound`` and ``bot.cli`` do. It
-stays light: the feed and chart modules are imported when one of these commands runs, so `kazkor ask
-/trade` pays nothing for them.
+the core). :data:`COMMANDS` is joined to the core's table in ``bot.bootstrap.context``.
 """
 
 from __future__ import annotations
@@ -11,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from bot.commands import COMMANDS, Spec, register
+from bot import commands as core
+from bot.commands import Handler, Spec
 from bot.commands.args import UsageError
 from bot.commands.context import Context
 from bot.commands.format import cite, figure_value
@@ -19,8 +18,8 @@ from bot.commands.parse import Command
 from bot.commands.subscriptions import is_admin
 from bot.feeds.tokens import feed_token, rotate_feed_token
 from bot.feeds.urls import channel_feed_url, public_feed_url
-from bot.reminders.subscription import describe_leads, leads_of
 from bot.reply import Attachment, Item, Reply, ReplyBuilder
+from bot.subscription import describe_leads, leads_of
 
 SET_PUBLIC_URL = (
     "Feed links need the address people reach this bot at: set KAZKOR_PUBLIC_URL, "
@@ -163,35 +162,27 @@ def trade_chart(ctx: Context) -> Reply:
     return builder.build()
 
 
-def _with_chart(plain: Any) -> Any:
+def _with_chart(plain: Handler) -> Handler:
     def trade(command: Command, ctx: Context) -> Reply:
         if [arg.lower() for arg in command.args] == ["chart"]:
             return trade_chart(ctx)
         return plain(command, ctx)
 
-    trade.with_chart = True  # type: ignore[attr-defined]
     return trade
 
 
-def _register() -> None:
-    spec = COMMANDS.get("trade")
-    if spec is not None and not getattr(spec.handler, "with_chart", False):
-        register(
-            dataclasses.replace(
-                spec,
-                handler=_with_chart(spec.handler),
-            )
+# Joined to the core's table in bot.bootstrap.context: /trade gains "chart", /calendar is new.
+COMMANDS: dict[str, Spec] = {
+    "trade": dataclasses.replace(core.COMMANDS["trade"], handler=_with_chart(core.COMMANDS["trade"].handler)),
+    **{
+        spec.name: spec
+        for spec in (
+            Spec(
+                "calendar",
+                calendar,
+                "anniversaries and events as a calendar feed and file; admins: /calendar rotate.",
+                "/calendar",
+            ),
         )
-    if "calendar" in COMMANDS:
-        return
-    register(
-        Spec(
-            "calendar",
-            calendar,
-            "anniversaries and events as a calendar feed and file; admins: /calendar rotate.",
-            "/calendar",
-        )
-    )
-
-
-_register()
+    },
+}

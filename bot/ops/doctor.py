@@ -20,6 +20,13 @@ from typing import TextIO
 
 from bot.config import Config
 from bot.logs import SecretScrubber
+from bot.platforms.probe import probe_slack, probe_telegram
+from bot.state import StateStore
+from bot.state.leader import leader_lock
+from bot.state.migrate import LegacyUnreadable, read_legacy
+from bot.state.schema import SCHEMA_VERSION
+from facts.model import DataError, build_record
+from facts.store import load_catalogue
 
 OK_MARK, FAIL_MARK = "✓", "✗"
 PROBE_TIMEOUT = 5.0
@@ -150,9 +157,6 @@ def _db_failure(exc: Exception) -> tuple[str, str]:
 def check_state(config: Config) -> list[Check]:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.state import StateStore
-    from bot.state.leader import leader_lock
-    from bot.state.schema import SCHEMA_VERSION
 
     checks = _check_legacy(config)
     name = "state database"
@@ -206,7 +210,6 @@ def check_state(config: Config) -> list[Check]:
 
 def _check_legacy(config: Config) -> list[Check]:
     """An old TinyDB state file at KAZKOR_DB is migrated on the next start: say what it holds."""
-    from bot.state.migrate import LegacyUnreadable, read_legacy
 
     path = config.state_path
     if not path.is_file() or path.suffix != ".json":
@@ -229,9 +232,6 @@ def _check_legacy(config: Config) -> list[Check]:
 
 
 def check_data(config: Config) -> list[Check]:
-    from facts.model import DataError
-    from facts.store import load_catalogue
-
     try:
         catalogue = load_catalogue()
     except DataError as exc:
@@ -252,8 +252,6 @@ def check_data(config: Config) -> list[Check]:
             docs = data.get("facts", {}) if isinstance(data, dict) else {}
         except (OSError, ValueError):
             return checks  # reported by check_state
-        from facts.model import build_record
-
         added = 0
         for doc_id, doc in (docs or {}).items():
             where = f"{path} facts document {doc_id}"
@@ -281,8 +279,6 @@ def check_data(config: Config) -> list[Check]:
 
 
 async def _probe_platforms(config: Config, timeout: float) -> list[Check]:
-    from bot.platforms.probe import probe_slack, probe_telegram
-
     names: list[str] = []
     jobs = []
     if config.telegram_enabled:

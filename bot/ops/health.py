@@ -120,6 +120,15 @@ class Monitor:
             self._last_tick = at or self.clock()
             self._next_tick = next_tick
 
+    def scheduler_report(self, next_tick: datetime | None, fired: bool) -> None:
+        """The scheduler's own report (its ``on_tick``): started, ticked (``fired``) or stopped (None)."""
+        if next_tick is None:
+            self.scheduler_stopped()
+        elif fired:
+            self.scheduler_ticked(next_tick)
+        else:
+            self.scheduler_started(next_tick)
+
     def scheduler_stopped(self) -> None:
         with self._lock:
             self._next_tick = None

@@ -14,7 +14,6 @@ import re
 import threading
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -27,6 +26,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from bot.commands import ALIASES, COMMANDS
+
 REMINDER_OUTCOMES = ("sent", "skipped", "failed")
 # Replies are usually fast (in-memory data) but include the platform round trip.
 REPLY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -36,15 +37,6 @@ _LABEL_RE = re.compile(r"[^a-z0-9_.-]+")
 def _label(value: str, *, limit: int = 40) -> str:
     cleaned = _LABEL_RE.sub("_", str(value).strip().lower())[:limit].strip("_")
     return cleaned or "unknown"
-
-
-def _command_names() -> tuple[Any, Any]:
-    """The live command table and aliases (looked up per call: feature modules register commands late)."""
-    try:
-        from bot.commands import ALIASES, COMMANDS
-    except Exception:  # noqa: BLE001 - metrics must never stop the bot
-        return {}, {}
-    return COMMANDS, ALIASES
 
 
 class Metrics:
@@ -98,11 +90,8 @@ class Metrics:
     def command(self, platform: str, name: str, seconds: float | None = None) -> None:
         """One command answered on ``platform``; ``seconds`` from receipt to reply sent, when known."""
         name = _label(name.lstrip("/"))
-        if self.known_commands is not None:
-            known: Any = self.known_commands
-        else:
-            known, aliases = _command_names()
-            name = aliases.get(name, name)
+        name = ALIASES.get(name, name)
+        known = self.known_commands if self.known_commands is not None else COMMANDS
         if known and name not in known:
             name = "other"
         self.commands_total.labels(_label(platform), name).inc()

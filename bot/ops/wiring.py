@@ -1,18 +1,18 @@
-"""Plugs health and metrics into ``kazkor run`` (``bot.app``) without touching the front ends.
+"""Plugs health and metrics into ``kazkor run`` through the :class:`~bot.frontend.FrontEnd` protocol only.
 
-:func:`install_ops` is called once by :func:`bot.app.build_runtime`; it
+:func:`install_ops` is called once by :func:`bot.bootstrap.build_runtime`; it
 
 * mounts ``/healthz`` and ``/metrics`` on the runtime's one HTTP server (so ``PORT`` is always served:
   the Docker HEALTHCHECK and a systemd watchdog script need it even in polling / Socket Mode);
 * marks a platform connected once its front end has started (that start signs in: getMe, auth.test)
   and disconnected when it stops;
-* adds a :class:`PlatformWatch` service: every :data:`WATCH_INTERVAL` seconds one cheap authenticated
-  call per platform (Telegram ``getMe``, Slack ``auth.test``, plus the Socket Mode connection state)
-  updates the monitor, so a bot that lost its network turns ``/healthz`` red after
+* adds a :class:`PlatformWatch` service: every :data:`WATCH_INTERVAL` seconds each front end's
+  ``health()`` (one cheap authenticated call: Telegram ``getMe``, Slack ``auth.test`` plus the Socket
+  Mode connection state) updates the monitor, so a bot that lost its network turns ``/healthz`` red after
   :data:`bot.ops.health.DISCONNECTED_LIMIT` and heals by itself when the network returns.
 
-The scheduler reports its own ticks (``runtime.monitor.scheduler_started/scheduler_ticked``,
-``runtime.metrics.scheduler_ran``); adapters count commands with ``runtime.metrics.command(...)``.
+The scheduler reports its own ticks (``Monitor.scheduler_report``, ``Metrics.scheduler_ran``); front ends
+count commands with ``Metrics.command(...)`` (both hooked up by ``bot.bootstrap``).
 """
 
 from __future__ import annotations
@@ -20,12 +20,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container, Mapping
 from typing import Any
 
+from bot.frontend import FrontEnd
+from bot.http import WebServer
 from bot.ops.health import Monitor
 from bot.ops.metrics import Metrics
 from bot.ops.routes import add_ops_routes
+from bot.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -94,60 +97,46 @@ class PlatformWatch:
             self._task = None
 
 
-def _slack_check(front: Any) -> Check:
-    async def check() -> bool:
-        await front.app.client.auth_test()
-        handler = getattr(front, "socket_handler", None)
-        if handler is not None:
-            return bool(await handler.client.is_connected())
-        return True
-
-    return check
-
-
-def install_ops(runtime: Any) -> None:
-    """Mount the ops routes, report platform starts/stops and add the reachability watch (see above)."""
-    from bot.app import Service
-
-    monitor: Monitor = runtime.monitor
-    metrics: Metrics = runtime.metrics
-    runtime.http.route_setups.append(lambda web_app: add_ops_routes(web_app, monitor, metrics))
-    for front_end in (runtime.telegram, runtime.slack):
-        if front_end is not None:
-            front_end.replies.observe = metrics.command  # commands by platform and name, reply latency
-
-    checks: dict[str, Check] = {}
-    if runtime.telegram is not None:
-        checks["telegram"] = runtime.telegram.application.bot.get_me
-    if runtime.slack is not None:
-        checks["slack"] = _slack_check(runtime.slack)
-    for name in checks:
+def install_ops(
+    fronts: Mapping[str, FrontEnd],
+    http: WebServer,
+    services: list[Service],
+    monitor: Monitor,
+    metrics: Metrics,
+    down: Container[str],
+) -> None:
+    """Mount the ops routes, report platform starts/stops and add the reachability watch (see above).
+    ``down``: the platforms not serving at the moment (could not start yet), left out of the watch."""
+    http.route_setups.append(lambda web_app: add_ops_routes(web_app, monitor, metrics))
+    for name in fronts:
         monitor.add_platform(name)
+    services[:] = [_reported(s, monitor) if s.name in fronts else s for s in services]
+    if fronts:
+        checks: dict[str, Check] = {name: front.health for name, front in fronts.items()}
+        watch = PlatformWatch(checks, monitor, metrics, skip=lambda name: name in down)
+        services.append(Service("platform-watch", watch.start, watch.stop))
 
-    def reported(service: Any) -> Any:
-        running = False
 
-        async def start() -> None:
-            nonlocal running
-            try:
-                await service.start()
-            except Exception as exc:
-                # the type only: the message may hold a URL with the token, and /healthz is public
-                monitor.platform_disconnected(service.name, f"could not start ({type(exc).__name__})")
-                raise
-            running = True
-            monitor.platform_connected(service.name)
+def _reported(service: Service, monitor: Monitor) -> Service:
+    """The same service, telling the monitor when its platform connects (a start signs in) and stops."""
+    running = False
 
-        async def stop() -> None:
-            nonlocal running
-            if running:  # a failed start keeps its own reason
-                monitor.platform_disconnected(service.name, "stopped")
-                running = False
-            await service.stop()
+    async def start() -> None:
+        nonlocal running
+        try:
+            await service.start()
+        except Exception as exc:
+            # the type only: the message may hold a URL with the token, and /healthz is public
+            monitor.platform_disconnected(service.name, f"could not start ({type(exc).__name__})")
+            raise
+        running = True
+        monitor.platform_connected(service.name)
 
-        return Service(service.name, start, stop, service.platform)
+    async def stop() -> None:
+        nonlocal running
+        if running:  # a failed start keeps its own reason
+            monitor.platform_disconnected(service.name, "stopped")
+            running = False
+        await service.stop()
 
-    runtime.services[:] = [reported(s) if s.name in checks else s for s in runtime.services]
-    if checks:
-        watch = PlatformWatch(checks, monitor, metrics, skip=lambda name: name in runtime.down)
-        runtime.services.append(Service("platform-watch", watch.start, watch.stop))
+    return Service(service.name, start, stop, service.platform)

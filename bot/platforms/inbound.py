@@ -14,7 +14,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-import bot.feeds.commands  # noqa: F401  (registers /calendar and /trade chart in the core)
 from bot.commands import ALIASES, Command, Context, parse
 from bot.commands.controls import PRESSABLE, interactive
 from bot.commands.language import language_of

@@ -1,8 +1,8 @@
-"""Outbound posting for scheduled reminders: Telegram and Slack :class:`~bot.platforms.base.Sender`\\ s.
+"""Outbound posting for scheduled reminders: Telegram and Slack :class:`~bot.frontend.Sender`\\ s.
 
 Each sender renders a Reply for its platform, posts the parts in order, paces itself under the
 platform's documented limits and turns the library's errors into the platform-neutral faults of
-``bot.platforms.base``, so the delivery code (ledger, retries, deactivation) is written once.
+``bot.frontend``, so the delivery code (ledger, retries, deactivation) is written once.
 
 Rate limits, with ``aiolimiter`` (already installed as python-telegram-bot's ``rate-limiter`` extra):
 
@@ -25,9 +25,10 @@ from datetime import timedelta
 from typing import Any
 
 from aiolimiter import AsyncLimiter
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import Config
-from bot.platforms.base import (
+from bot.frontend import (
     AuthFailed,
     ChannelGone,
     ChannelMoved,
@@ -40,6 +41,7 @@ from bot.platforms.base import (
 )
 from bot.platforms.inbound import Controls
 from bot.render.slack import render_slack_with_controls
+from bot.render.telegram import keyboard_rows, render_telegram
 from bot.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,18 @@ def credentials_refused(exc: Exception) -> bool:
     return isinstance(_telegram_fault(exc), AuthFailed) or isinstance(_slack_fault(exc), AuthFailed)
 
 
+def telegram_parts(reply: Reply, controls: Controls) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+    """HTML messages, with the inline keyboard of the reply's controls under the last one."""
+    texts = render_telegram(reply)
+    rows = keyboard_rows(reply, controls.encode)
+    markup = None
+    if rows:
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+        )
+    return [(text, markup if i == len(texts) - 1 else None) for i, text in enumerate(texts)]
+
+
 class TelegramSender:
     """Posts to Telegram chats through a python-telegram-bot ``Bot`` (or ``ExtBot``)."""
 
@@ -157,8 +171,6 @@ class TelegramSender:
     async def send(self, target: Target, reply: Reply, *, paced: bool = False) -> None:
         """Post every part in order; ``paced``: the caller already took the first part's slot."""
         from telegram.error import TelegramError
-
-        from bot.platforms.telegram import telegram_parts
 
         chat_id: int | str = int(target.channel) if target.channel.lstrip("-").isdecimal() else target.channel
         thread = int(target.thread) if target.thread and target.thread.isdecimal() else None

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -36,11 +37,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.clock import parse_zone
-from bot.commands import COMMANDS, Command, Context, dispatch
+from bot.commands import Command, Context, Spec, dispatch, table
 from bot.commands.controls import VIEW_NEW_MESSAGE
 from bot.commands.home import home
 from bot.commands.payload import EXPIRED, Expired
 from bot.config import Config
+from bot.frontend import AuthFailed
 from bot.platforms.inbound import (
     ADMIN_COMMANDS,
     FILE_FAILED,
@@ -56,6 +58,7 @@ from bot.platforms.inbound import (
     produce_file,
     with_extra,
 )
+from bot.platforms.senders import SlackSender, credentials_refused
 from bot.platforms.slack_gate import DUPLICATE, MALFORMED, RETRY_HEADER, SlackRequestGate
 from bot.render.slack import ACTION_PREFIX, render_slack, render_slack_with_controls
 from bot.reply import Reply, usage
@@ -101,9 +104,9 @@ DEFAULT_ZONES = (
 _CHANNEL_REF = re.compile(r"#([CG][A-Z0-9]{6,})\b")
 
 
-def slash_commands() -> list[str]:
-    """The manifest's commands plus anything the core registered since (harmless if not in the manifest)."""
-    return list(dict.fromkeys([*SLASH_COMMANDS, *COMMANDS]))
+def slash_commands(commands: Mapping[str, Spec]) -> list[str]:
+    """The manifest's commands plus any other in the table (harmless if not in the manifest)."""
+    return list(dict.fromkeys([*SLASH_COMMANDS, *commands]))
 
 
 def slack_unescape(text: str) -> str:
@@ -159,6 +162,10 @@ class SocketModeHandler(AsyncSocketModeHandler):
 
 
 class SlackFrontEnd:
+    """The Slack :class:`~bot.frontend.FrontEnd`: HTTP mode (a route on the one server) or Socket Mode."""
+
+    platform = PLATFORM
+
     def __init__(self, config: Config, ctx: Context) -> None:
         self.config = config
         self.ctx = ctx
@@ -185,7 +192,7 @@ class SlackFrontEnd:
         async def slash_command(ack, command, respond, client, context) -> None:
             await front.handle(command, ack, respond, client, context.get(ACK_SENT))
 
-        for name in slash_commands():
+        for name in slash_commands(table(self.ctx)):
             self.app.command(f"/{name}")(slash_command)
 
     def _register_interactions(self) -> None:
@@ -209,7 +216,12 @@ class SlackFrontEnd:
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession()
-        auth = await self.app.client.auth_test()  # fail fast on a bad token, and say who we are
+        try:
+            auth = await self.app.client.auth_test()  # fail fast on a bad token, and say who we are
+        except Exception as exc:
+            if credentials_refused(exc):
+                raise AuthFailed(f"Slack refused the bot's token ({type(exc).__name__})") from exc
+            raise
         log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
         if self.socket_handler is not None:
             await self.socket_handler.connect_async()
@@ -226,7 +238,16 @@ class SlackFrontEnd:
 
     # --- HTTP mode -------------------------------------------------------------------------------
 
-    def add_routes(self, web_app: web.Application) -> None:
+    def sender(self) -> SlackSender:
+        return SlackSender(self.app.client)
+
+    async def health(self) -> bool:
+        await self.app.client.auth_test()
+        if self.socket_handler is not None:
+            return bool(await self.socket_handler.client.is_connected())
+        return True
+
+    def routes(self, web_app: web.Application) -> None:
         """Route setup for ``bot.http`` (HTTP mode only)."""
         if not self.socket_mode:
             web_app.router.add_post(EVENTS_PATH, self.handle_http)

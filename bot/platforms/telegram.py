@@ -17,7 +17,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +28,6 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     CallbackQuery,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
@@ -51,11 +50,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.commands import ALIASES, COMMANDS, Context
+from bot.commands import ALIASES, Context, Spec, table
 from bot.commands.controls import VIEW_NEW_MESSAGE
 from bot.commands.inline import inline_offers
 from bot.commands.payload import EXPIRED, Expired
 from bot.config import Config
+from bot.frontend import AuthFailed
 from bot.i18n import LANGUAGES, Translator, translator
 from bot.platforms.chat_order import PerChatOrder
 from bot.platforms.inbound import (
@@ -73,8 +73,8 @@ from bot.platforms.inbound import (
     produce_file,
     with_extra,
 )
-from bot.platforms.senders import telegram_retry_after
-from bot.render.telegram import keyboard_rows, render_telegram, visible_text
+from bot.platforms.senders import TelegramSender, credentials_refused, telegram_parts, telegram_retry_after
+from bot.render.telegram import render_telegram, visible_text
 from bot.reply import Attachment, Reply
 
 log = logging.getLogger(__name__)
@@ -97,18 +97,20 @@ MAX_CAPTION = 1024  # sendPhoto / sendDocument caption, characters
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def handled_commands() -> list[str]:
-    """Every command name a CommandHandler answers: the core's commands, their aliases (/start...)
-    and the subscription commands (answered by the core once that feature registers them)."""
-    return list(dict.fromkeys([*COMMANDS, *ALIASES, *SUBSCRIPTION_COMMANDS]))
+def handled_commands(commands: Mapping[str, Spec]) -> list[str]:
+    """Every command name a CommandHandler answers: the table's commands, their aliases (/start...)
+    and the subscription commands."""
+    return list(dict.fromkeys([*commands, *ALIASES, *SUBSCRIPTION_COMMANDS]))
 
 
-def menu_commands(tr: Translator | None = None, *, admin: bool = True) -> list[BotCommand]:
-    """The command menu in one language, from the core's own list so it cannot drift; ``admin=False``
+def menu_commands(
+    commands: Mapping[str, Spec], tr: Translator | None = None, *, admin: bool = True
+) -> list[BotCommand]:
+    """The command menu in one language, from the command table so it cannot drift; ``admin=False``
     leaves out the commands only admins may use (what group members who are not admins see)."""
     tr = tr or translator("en")
     menu = []
-    for spec in COMMANDS.values():
+    for spec in commands.values():
         if not admin and spec.name in ADMIN_COMMANDS:
             continue
         summary = tr.gettext(spec.summary)
@@ -116,7 +118,9 @@ def menu_commands(tr: Translator | None = None, *, admin: bool = True) -> list[B
     return menu
 
 
-def menu_scopes(default: Translator) -> list[tuple[Any, str | None, list[BotCommand]]]:
+def menu_scopes(
+    commands: Mapping[str, Spec], default: Translator
+) -> list[tuple[Any, str | None, list[BotCommand]]]:
     """Command menus per scope and language: everything in private chats (one's own chat) and for group
     admins; group members see the menu without the admin commands. The default scope is the full menu
     (Telegram falls back to it where no narrower scope applies). In each scope one menu per language
@@ -129,21 +133,11 @@ def menu_scopes(default: Translator) -> list[tuple[Any, str | None, list[BotComm
     ]
     menus: list[tuple[Any, str | None, list[BotCommand]]] = []
     for scope, admin in scopes:
-        menus.append((scope, None, menu_commands(default, admin=admin)))
-        menus.extend((scope, lang, menu_commands(translator(lang), admin=admin)) for lang in LANGUAGES)
-    return menus
-
-
-def telegram_parts(reply: Reply, controls: Controls) -> list[tuple[str, InlineKeyboardMarkup | None]]:
-    """HTML messages, with the inline keyboard of the reply's controls under the last one."""
-    texts = render_telegram(reply)
-    rows = keyboard_rows(reply, controls.encode)
-    markup = None
-    if rows:
-        markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+        menus.append((scope, None, menu_commands(commands, default, admin=admin)))
+        menus.extend(
+            (scope, lang, menu_commands(commands, translator(lang), admin=admin)) for lang in LANGUAGES
         )
-    return [(text, markup if i == len(texts) - 1 else None) for i, text in enumerate(texts)]
+    return menus
 
 
 def webhook_path(url: str) -> str:
@@ -167,6 +161,10 @@ def addressed_to(text: str) -> str | None:
 
 
 class TelegramFrontEnd:
+    """The Telegram :class:`~bot.frontend.FrontEnd`: long polling, or a webhook route on the one server."""
+
+    platform = PLATFORM
+
     def __init__(self, config: Config, ctx: Context) -> None:
         self.config = config
         self.ctx = ctx
@@ -189,7 +187,8 @@ class TelegramFrontEnd:
             builder = builder.updater(None)  # updates arrive through our web server
         self.application: Application = builder.build()
         only_new_messages = filters.UpdateType.MESSAGE  # an edited command is not answered twice
-        self.application.add_handler(CommandHandler(handled_commands(), self.on_command, only_new_messages))
+        handled = handled_commands(table(ctx))
+        self.application.add_handler(CommandHandler(handled, self.on_command, only_new_messages))
         self.application.add_handler(MessageHandler(filters.COMMAND & only_new_messages, self.on_unknown))
         self.application.add_handler(CallbackQueryHandler(self.on_press))
         self.application.add_handler(InlineQueryHandler(self.on_inline_query))
@@ -202,13 +201,21 @@ class TelegramFrontEnd:
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except Exception as exc:
+            if credentials_refused(exc):
+                raise AuthFailed(f"Telegram refused the bot's token ({type(exc).__name__})") from exc
+            raise
+
+    async def _start(self) -> None:
         app = self.application
         await app.initialize()
         self._started.append("initialized")
         await app.start()
         self._started.append("started")
         log.info("Telegram: signed in as @%s", app.bot.username)
-        for scope, language_code, commands in menu_scopes(self.ctx.tr):
+        for scope, language_code, commands in menu_scopes(table(self.ctx), self.ctx.tr):
             await app.bot.set_my_commands(commands, scope=scope, language_code=language_code)
         if self.webhook_url is None:
             assert app.updater is not None
@@ -237,7 +244,14 @@ class TelegramFrontEnd:
 
     # --- webhook ---------------------------------------------------------------------------------
 
-    def add_routes(self, web_app: web.Application) -> None:
+    def sender(self) -> TelegramSender:
+        return TelegramSender(self.application.bot)
+
+    async def health(self) -> bool:
+        await self.application.bot.get_me()
+        return True
+
+    def routes(self, web_app: web.Application) -> None:
         """Route setup for ``bot.http``: the webhook endpoint (webhook mode only)."""
         if self.webhook_url:
             web_app.router.add_post(webhook_path(self.webhook_url), self.handle_webhook)

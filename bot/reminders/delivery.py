@@ -1,6 +1,6 @@
 """Posting reminders to subscribed channels: ledger, fan-out and fault handling.
 
-For one local day and one subscription, :func:`bot.reminders.due.due` says what to post; each reminder is
+For one local day and one subscription, :func:`bot.commands.due.due` says what to post; each reminder is
 one message keyed in the ledger as ``{platform}:{channel}:{reminder.key}`` (channel, reminder, occurrence
 date). The same path serves the scheduler, the catch-up at start and ``kazkor post-due``.
 
@@ -26,7 +26,7 @@ after the posts went out sends and writes nothing.
 One cap on sends in flight per platform (``concurrency``) holds across every fan-out of a
 :class:`Delivery`, however many scheduler jobs fire at once.
 
-Faults (``bot.platforms.base``): RetryLater waits as told (bounded) and retries; Transient retries with
+Faults (``bot.frontend``): RetryLater waits as told (bounded) and retries; Transient retries with
 exponential backoff (bounded); ChannelGone deactivates the subscription; ChannelMoved moves the
 subscription and its ledger keys to the new id and resends there; AuthFailed stops that platform's
 fan-out (the other platform goes on: platforms run concurrently).
@@ -38,7 +38,6 @@ import asyncio
 import dataclasses
 import logging
 import random
-import signal
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -47,10 +46,10 @@ from typing import Any
 
 from bot.clock import Clock, system_clock
 from bot.commands.controls import VIEW_NEW_MESSAGE
+from bot.commands.due import Reminder, due
 from bot.commands.format import record_item
 from bot.commands.language import channel_language
-from bot.i18n import ENGLISH, SOURCE_LANGUAGE, Translator, translator
-from bot.platforms.base import (
+from bot.frontend import (
     AuthFailed,
     ChannelGone,
     ChannelMoved,
@@ -60,9 +59,9 @@ from bot.platforms.base import (
     Sender,
     Transient,
 )
-from bot.reminders.due import Reminder, due
-from bot.reminders.subscription import key_of, leads_of, local_now, target_of
+from bot.i18n import ENGLISH, SOURCE_LANGUAGE, Translator, translator
 from bot.reply import Action, ActionRow, Reply, ReplyBuilder
+from bot.subscription import key_of, leads_of, local_now, target_of
 
 log = logging.getLogger(__name__)
 
@@ -569,52 +568,6 @@ async def post_due(
     return summary
 
 
-def post_due_cli(config: Any, day: date | None = None, calendar_url: str | None = None) -> int:
-    """``kazkor post-due [--date D]``: prints "sent N, already sent M, failed K, ..."; exit 1 on failure."""
-    from bot.cli import EXIT_FAILURE, EXIT_OK, build_context
-    from bot.platforms.senders import open_senders
-
-    # the scheduler lock: a running `kazkor run` posts what is due, so stop here (naming it)
-    ctx = build_context(config, writer=True, command="kazkor post-due")
-    stopping = asyncio.Event()
-    stopped_by: list[str] = []
-
-    def stop(name: str) -> None:
-        # SIGTERM (systemd, docker stop) or Ctrl-C: a post already sent but not recorded would stay
-        # "unconfirmed" for ever, so the sends in flight finish and are recorded; nothing new starts.
-        if not stopped_by:
-            log.warning("post-due: %s: finishing the sends in flight, then stopping", name)
-        stopped_by.append(name)
-        stopping.set()
-
-    async def main() -> Summary:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop, sig.name)
-        async with open_senders(config) as senders:
-            return await post_due(
-                ctx.state,
-                ctx.catalogue,
-                senders,
-                day,
-                default_lang=ctx.tr.lang,
-                calendar_url=calendar_url,
-                stopping=stopping,
-            )
-
-    try:
-        summary = asyncio.run(main())
-    finally:
-        ctx.state.close()
-    print(summary.line())
-    for problem in summary.problems:
-        print(f"  problem: {problem}")
-    if stopped_by:
-        print(f"stopped by {stopped_by[0]}: run kazkor post-due again to post what is still due")
-        return EXIT_FAILURE
-    return EXIT_FAILURE if summary.failed else EXIT_OK
-
-
 __all__ = [
     "Delivery",
     "LedgerWriter",
@@ -622,6 +575,5 @@ __all__ = [
     "Summary",
     "ledger_key",
     "post_due",
-    "post_due_cli",
     "reminder_reply",
 ]

@@ -32,9 +32,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, local_today, system_clock
-from bot.platforms.base import Sender
+from bot.frontend import Sender
 from bot.reminders.delivery import DEFAULT_POLICY, UNPOSTED_PLATFORMS, Delivery, RetryPolicy, Summary
-from bot.reminders.subscription import has_posted_today
+from bot.subscription import has_posted_today
 
 log = logging.getLogger(__name__)
 
@@ -353,57 +353,3 @@ class ReminderService:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("reminders: %s failed", task.get_name(), exc_info=task.exception())
-
-
-def install_reminders(runtime: Any) -> ReminderService | None:
-    """Plug the reminder service into ``kazkor run`` (``bot.app.Runtime``): senders from the running
-    front ends' clients, the context hook, health and metrics reporting; started after the front ends."""
-    from bot.app import Service
-    from bot.platforms.senders import SlackSender, TelegramSender
-
-    if runtime.ctx.state is None:  # no state file: nothing to schedule (subscriptions live there)
-        log.info("reminders: no state store, so no scheduled reminders")
-        return None
-    senders: dict[str, Sender] = {}
-    if getattr(runtime, "telegram_app", None) is not None:
-        senders["telegram"] = TelegramSender(runtime.telegram_app.bot)
-    if getattr(runtime, "slack_app", None) is not None:
-        senders["slack"] = SlackSender(runtime.slack_app.client)
-    ctx = runtime.ctx
-    monitor, metrics = getattr(runtime, "monitor", None), getattr(runtime, "metrics", None)
-
-    def on_tick(next_tick: datetime | None, fired: bool) -> None:
-        if monitor is None:
-            return
-        if next_tick is None:
-            monitor.scheduler_stopped()
-        elif fired:
-            monitor.scheduler_ticked(next_tick)
-        else:
-            monitor.scheduler_started(next_tick)
-
-    def on_summary(summary: Summary) -> None:
-        if metrics is not None:
-            metrics.scheduler_ran(ctx.clock())
-
-    def on_outcome(platform: str, outcome: str) -> None:
-        if metrics is not None:
-            metrics.reminder(platform, outcome)
-
-    service = ReminderService(
-        ctx.state, ctx.catalogue, senders, tz=ctx.tz, clock=ctx.clock,
-        on_tick=on_tick, on_summary=on_summary, on_outcome=on_outcome, default_lang=ctx.tr.lang,
-        calendar_url=getattr(runtime, "calendar_url", None),
-    )  # fmt: skip
-    ctx.on_subscriptions_changed = service.notify_changed
-    # The scheduler runs in the elected leader only (on SQLite this process took the lock at start).
-    from bot.state.leader import Leadership, leader_lock
-
-    lock = ctx.state.leader or leader_lock(ctx.state, "kazkor run")
-    ctx.state.leader = lock
-    # every replica re-reads the per-channel settings (a /language set through another replica)
-    leadership = Leadership(lock, service.start, service.stop, on_step=ctx.state.refresh_settings)
-    runtime.leadership = leadership
-    runtime.reminders = service
-    runtime.services.append(Service("reminders", leadership.start, leadership.stop))
-    return service

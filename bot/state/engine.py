@@ -19,30 +19,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from bot.config import normalise_url
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 WRITE = {"kazkor_write": True}  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
-
-
-class StateUrlError(ValueError):
-    """KAZKOR_STATE_URL is not a URL kazkor can use; the message says which forms are."""
-
-
-def normalise_url(url: str) -> str:
-    """``postgresql://`` means psycopg 3 here (SQLAlchemy's default driver would be psycopg2)."""
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    try:
-        parsed = make_url(url)
-    except Exception:  # noqa: BLE001 - sqlalchemy raises ArgumentError; one clear line instead
-        raise StateUrlError(f"{url[:60]!r} is not a database URL") from None
-    if parsed.drivername not in ("postgresql+psycopg", "sqlite", "sqlite+pysqlite"):
-        raise StateUrlError(
-            f"{parsed.drivername!r} is not supported: use postgresql://user:password@host/db "
-            "or sqlite:////path/to/state.sqlite3"
-        )
-    return url
 
 
 def sqlite_url(path: Path) -> str:

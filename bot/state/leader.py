@@ -29,6 +29,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bot.state.engine import make_engine, process_name
+
 log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x6B617A6B  # "kazk": the scheduler's advisory lock (classid 0, objid this)
@@ -96,8 +98,6 @@ class SqliteLeaderLock:
 
 class PostgresLeaderLock:
     def __init__(self, url: str, command: str = "kazkor") -> None:
-        from bot.state.engine import make_engine, process_name
-
         self.name = process_name(command)
         self.engine = make_engine(url, name=self.name, pool=False)
         self._conn: Any = None

@@ -6,8 +6,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.state.engine import process_name
-from bot.state.store import StateStore
+from bot.state.migrate import LegacyUnreadable, migrate_tinydb
+from bot.state.store import SchemaError, StateStore
+from facts.store import FactStore
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +22,6 @@ class StateUnavailable(Exception):
 
 def open_state(config: Any, command: str = "kazkor") -> StateStore:
     """The state store for ``config`` (``StateUnavailable`` with one clear line when it cannot be had)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from bot.state.migrate import LegacyUnreadable, migrate_tinydb
-    from bot.state.store import SchemaError
-    from facts.store import FactStore
-
     where = "KAZKOR_STATE_URL" if config.state_url else f"the state database {config.sqlite_path}"
     try:
         store = StateStore(

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.subscription import DEFAULT_LEADS, parse_time
+
 MAX_LEAD_DAYS = 366
 CORE_FIELDS = ("platform", "channel", "thread", "time", "tz", "leads", "active")
 
@@ -21,8 +23,6 @@ class BadRecord(ValueError):
 
 
 def _check_time(value: Any) -> str:
-    from bot.reminders.subscription import parse_time
-
     if not isinstance(value, str) or parse_time(value) != value:
         raise ValueError(f"time {value!r} is not HH:MM")
     return value
@@ -40,8 +40,6 @@ def _check_zone(value: Any) -> str:
 
 def _check_leads(value: Any) -> tuple[int, ...]:
     if value is None:
-        from bot.reminders.subscription import DEFAULT_LEADS
-
         return tuple(DEFAULT_LEADS)
     if not isinstance(value, list | tuple) or not value:
         raise ValueError(f"leads {value!r} is not a list of day counts")

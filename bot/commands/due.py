@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from bot.commands.format import ordinal
 from facts.model import Anniversary, Event, PartialDate
 from facts.store import Catalogue
 
@@ -44,8 +45,6 @@ class Occurrence:
         return self.on.isoformat()
 
     def describe(self) -> str:
-        from bot.commands.format import ordinal
-
         record = self.record
         if isinstance(record, Anniversary):
             text = f"{ordinal(self.ordinal or 0)} anniversary of {record.title} ({record.date.human()})"

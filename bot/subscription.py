@@ -12,8 +12,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.frontend import Target
 from bot.i18n import ENGLISH, Translator
-from bot.platforms.base import Target
 
 DEFAULT_TIME = "09:00"
 DEFAULT_LEADS = [7, 0]
