@@ -92,10 +92,11 @@ def test_figures_that_disagree_for_a_year_stand_side_by_side():
 
 
 def _ctx(catalogue):
+    from bot.bootstrap.context import COMMANDS
     from bot.commands import Context
     from tests.conftest import ALMATY
 
-    return Context(catalogue=catalogue, tz=ALMATY)
+    return Context(catalogue=catalogue, tz=ALMATY, commands=COMMANDS)
 
 
 def test_the_png_is_the_right_size_and_shows_the_bars(catalogue):

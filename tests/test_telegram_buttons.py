@@ -209,8 +209,9 @@ def test_a_forged_or_tampered_payload_is_expired_and_changes_nothing(tmp_path, m
             answer = await fake.wait_for_callback_answer(fake.press(message, data=foreign), TIMEOUT)
             assert answer["text"] == EXPIRED
             assert fake.edits == []
-            metrics = runtime.metrics.render().decode()
-            assert 'kazkor_commands_total{command="other",platform="telegram"} 5.0' in metrics
+            counted = 'kazkor_commands_total{command="other",platform="telegram"} 5.0'
+            # a press is counted just after it is answered: wait for it rather than race it
+            await fake.wait_until(lambda: counted in runtime.metrics.render().decode(), TIMEOUT, counted)
 
     run(scenario())
 
