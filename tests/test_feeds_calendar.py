@@ -309,9 +309,10 @@ def test_calendar_command_without_public_url_says_how_to_set_it_and_attaches_the
     ctx = Context(catalogue=catalogue, tz=ALMATY, clock=lambda: NOW, state=state, commands=COMMANDS)
     reply = dispatch(calendar_command(), ctx)
     assert reply.kind == "answer"
-    assert any(
-        "set KAZKOR_PUBLIC_URL, e.g. KAZKOR_PUBLIC_URL=https://kazkor.example.org" in t for t in lines(reply)
-    )
+    assert lines(reply) == [
+        "Set KAZKOR_PUBLIC_URL to the address people reach this bot at for feed links, "
+        "e.g. KAZKOR_PUBLIC_URL=https://kazkor.example.org"
+    ]
     (attached,) = reply.attachments
     assert attached.filename == "kazkor.ics" and attached.media_type == "text/calendar"
     assert f"{DIPLOMATIC}-2027@kazkor" in events_of(attached.produce())
@@ -328,14 +329,18 @@ def test_calendar_command_gives_both_urls_and_admins_rotate(catalogue, state):
         commands=COMMANDS,
     )
     unsubscribed = lines(dispatch(calendar_command(), ctx))
-    assert unsubscribed[0].startswith("Everyone: https://kazkor.example.org/calendar.ics — ")
+    assert unsubscribed[0] == "Everyone: https://kazkor.example.org/calendar.ics"
     assert unsubscribed[1] == "This channel has no reminders, so no feed of its own: /subscribe first."
 
     state.save_subscription(channel_sub("Asia/Seoul"))
     reply = dispatch(calendar_command(), ctx)
     token = feed_token(SECRET, state, "telegram", "-100500")
-    assert lines(reply)[1].startswith(f"This channel: https://kazkor.example.org/calendar/{token}.ics — ")
-    assert "alerts at 09:00 (Asia/Seoul), 7 days ahead and on the day" in lines(reply)[1]
+    assert lines(reply)[1] == f"This channel: https://kazkor.example.org/calendar/{token}.ics"
+    assert reply.sections[0].note.endswith(
+        "This channel's holds what it is reminded of, with alerts at 09:00 (Asia/Seoul), 7 days ahead and "
+        "on the day."
+    )
+    assert all(len(item.visible()) <= 160 for item in reply.sections[0].items)
     assert reply.attachments[0].filename == "kazkor-channel.ics"
 
     refused = dispatch(calendar_command(["rotate"]), ctx)

@@ -22,9 +22,11 @@ from bot.reply import Attachment, Item, Reply, ReplyBuilder
 from bot.subscription import describe_leads, leads_of
 
 SET_PUBLIC_URL = (
-    "Feed links need the address people reach this bot at: set KAZKOR_PUBLIC_URL, "
-    "e.g. KAZKOR_PUBLIC_URL=https://kazkor.example.org (the server answers GET /calendar.ics on PORT)."
+    "Set KAZKOR_PUBLIC_URL to the address people reach this bot at for feed links, "
+    "e.g. KAZKOR_PUBLIC_URL=https://kazkor.example.org"
 )
+NEEDS_SECRET = "Per-channel feeds need a secret: set KAZKOR_FEED_SECRET (16+ characters)."
+NO_REMINDERS = "This channel has no reminders, so no feed of its own: /subscribe first."
 ROTATE_REFUSAL = "Only channel admins can change this channel's calendar address."
 
 
@@ -65,13 +67,11 @@ def calendar(command: Command, ctx: Context) -> Reply:
     sub = _subscription(ctx, command)
     builder = ReplyBuilder("Calendar feeds: Kazakhstan–Korea anniversaries and events, each with its source")
     items = []
+    note = None
     if ctx.public_url:
-        items.append(
-            Item(
-                f"Everyone: {public_feed_url(ctx.public_url)} — every anniversary (next ten years) and "
-                "dated event."
-            )
-        )
+        # Lines kept within the answers' 160 characters: the addresses alone, what they hold in the note.
+        items.append(Item(f"Everyone: {public_feed_url(ctx.public_url)}"))
+        note = "Everyone's holds every anniversary (next ten years) and dated event."
         token = (
             feed_token(ctx.feed_secret, ctx.state, command.platform, command.channel)
             if (sub is not None and ctx.feed_secret is not None)
@@ -79,19 +79,16 @@ def calendar(command: Command, ctx: Context) -> Reply:
         )
         if token is not None:
             assert sub is not None
-            items.append(
-                Item(
-                    f"This channel: {channel_feed_url(ctx.public_url, token)} — what it is reminded of, "
-                    f"with alerts at {sub.get('time')} ({sub.get('tz')}), {describe_leads(leads_of(sub))}."
-                )
+            items.append(Item(f"This channel: {channel_feed_url(ctx.public_url, token)}"))
+            note += (
+                f" This channel's holds what it is reminded of, with alerts at {sub.get('time')} "
+                f"({sub.get('tz')}), {describe_leads(leads_of(sub))}."
             )
-        elif sub is None:
-            items.append(Item("This channel has no reminders, so no feed of its own: /subscribe first."))
         else:
-            items.append(Item("Per-channel feeds need a secret: set KAZKOR_FEED_SECRET (16+ characters)."))
+            items.append(Item(NO_REMINDERS if sub is None else NEEDS_SECRET))
     else:
         items.append(Item(SET_PUBLIC_URL))
-    builder.section("Subscribe in Outlook or Google Calendar (add calendar → from URL)", items)
+    builder.section("Subscribe in Outlook or Google Calendar (add calendar → from URL)", items, note)
     builder.attachments.append(calendar_file(ctx, sub))
     builder.footer = (
         "Dates known only to the month or year are left out (no made-up days): see /upcoming. "
@@ -106,13 +103,9 @@ def _rotate(command: Command, ctx: Context) -> Reply:
         builder.section("Try", [Item("/calendar — this channel's feed address")])
         return builder.build()
     if ctx.feed_secret is None:
-        return Reply(
-            title="Per-channel feeds need a secret: set KAZKOR_FEED_SECRET (16+ characters).", kind="error"
-        )
+        return Reply(title=NEEDS_SECRET, kind="error")
     if _subscription(ctx, command) is None:
-        return Reply(
-            title="This channel has no reminders, so no feed of its own: /subscribe first.", kind="usage"
-        )
+        return Reply(title=NO_REMINDERS, kind="usage")
     token = rotate_feed_token(ctx.feed_secret, ctx.state, command.platform, command.channel)
     assert token is not None
     builder = ReplyBuilder("This channel's calendar address has changed; the old one no longer works.")
