@@ -227,7 +227,9 @@ def test_outside_sources_say_where_to_look_them_up(ask):
     )
     assert any("https://www.koreaherald.com/view.php?ud=20210815000274" in line for line in lines(mpva))
     mofa = ask("/source mofa-rok")
-    assert any(line.startswith("Look it up: www.mofa.go.kr") for line in lines(mofa))
+    look_up = "Look it up: data of the Korean Embassy in Kazakhstan (MOFA) on KOTRA's Kazakhstan country page"
+    assert look_up in lines(mofa)
+    assert any(line.startswith("https://news.kotra.or.kr/") for line in lines(mofa))
     assert {i.record_id for i in section(mofa, "Events").items} >= {"evt-1992-01-28-diplomatic-relations"}
 
 

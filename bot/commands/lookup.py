@@ -125,8 +125,10 @@ def _source_backs(catalogue: Catalogue, source_id: str) -> Reply:
     about = [Item(f"Source id {src.id}" + (f", by {src.author}" if src.author else ""))]
     if src.file:
         about.append(Item(f"Seed file {src.file}"))
-    if src.reference or src.url:
-        about.append(Item(f"Look it up: {src.reference or src.url}"))
+    if src.reference:
+        about.append(Item(clip(f"Look it up: {src.reference}", MAX_ITEM_CHARS)))
+    if src.url:
+        about.append(Item(src.url))
     builder.section("Source", about)
     backed = catalogue.by_source.get(source_id, {})
     total = sum(len(ids) for ids in backed.values())
