@@ -71,9 +71,12 @@ def test_anniversary_with_a_known_day_is_one_event_a_year_for_ten_years_saying_w
     )
     description = str(y2027["DESCRIPTION"])
     assert "Since 28 Jan 1992." in description
+    # the outside source comes with the address a reader can open
     assert (
-        "Source: Ministry of Foreign Affairs of the Republic of Korea — “Diplomatic relations between the "
-        "Republic of Korea and Kazakhstan were established on 28 January 1992.”"
+        "Source: Ministry of Foreign Affairs of the Republic of Korea "
+        "https://news.kotra.or.kr/user/nationInfo/kotranews/14/nationDetailView.do?natnSn=104&commItemSn=405"
+        " — “Diplomatic relations between the Republic of Korea and Kazakhstan were established on "
+        "28 January 1992.”"
     ) in description
     assert "/source ann-1992-01-28-diplomatic-relations" in description
     assert str(y2027["CATEGORIES"].cats[0]) == "Anniversary"
