@@ -78,7 +78,7 @@ channel_settings = Table(
 meta = Table(
     "kazkor_meta",
     metadata,
-    Column("name", String(64), primary_key=True),
+    Column("name", String(1024), primary_key=True),
     Column("value", Text, nullable=False),
 )
 

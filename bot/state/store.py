@@ -6,8 +6,8 @@ from a worker thread (``asyncio.to_thread``), never on the event loop. Transacti
 a send.
 
 Exactly once: a delivery key is the ledger's primary key. A claim is ``INSERT ... ON CONFLICT DO NOTHING``;
-the insert that went in (``rowcount`` 1, or the key coming back from ``RETURNING`` in a batch) wins and only
-its caller sends. The row stays "pending" until the post is accepted ("sent") or known not to have
+the insert that went in (its key comes back from ``RETURNING``: the row count of that statement) wins
+and only its caller sends. The row stays "pending" until the post is accepted ("sent") or known not to have
 reached the platform (the row is deleted, so the post may be tried again).
 """
 
@@ -264,8 +264,11 @@ class StateStore:
         """ "claimed" (send it), "delivered" (sent before) or "pending" (another claim holds it: a send in
         flight elsewhere, or one interrupted by a crash, which is never resent)."""
         stmt = self._insert(ledger).values(**self._claim_row(key, details, time.time()))
+        # RETURNING rather than rowcount: the row comes back only if this insert went in, on both backends
+        # (psycopg reports rowcount -1 for an INSERT that SQLAlchemy compiles with RETURNING).
+        stmt = stmt.on_conflict_do_nothing(index_elements=["key"]).returning(ledger.c.key)
         with self._writer.begin() as conn:
-            if conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"])).rowcount == 1:
+            if conn.execute(stmt).first() is not None:
                 return "claimed"
             status = conn.execute(select(ledger.c.status).where(ledger.c.key == key)).scalar()
         return "delivered" if status == SENT else "pending"
