@@ -20,7 +20,9 @@ import dataclasses
 from bot.commands import ALIASES, dispatch
 from bot.commands.context import Context
 from bot.commands.format import quote_items
+from bot.commands.language import localized
 from bot.commands.parse import Command
+from bot.i18n import translator
 from bot.reply import Action, ActionRow, Item, Reply, ReplyBuilder, Section, SourceRef
 
 PAGED = frozenset({"timeline", "upcoming", "search", "who", "projects"})
@@ -57,6 +59,8 @@ def canonical(name: str) -> str:
 def interactive(command: Command, ctx: Context, page: int = 0, view: str = "") -> Reply:
     """The answer to ``command`` as a platform with buttons shows it: one page, with its controls."""
     name = canonical(command.name)
+    ctx = localized(command, ctx)  # the labels below in the answer's language
+    _ = ctx.tr.gettext
     reply = dispatch(command, dataclasses.replace(ctx, paged=True) if name in PAGED else ctx)
     if reply.kind != "answer" or name not in PRESSABLE:
         return reply
@@ -64,21 +68,21 @@ def interactive(command: Command, ctx: Context, page: int = 0, view: str = "") -
     page = min(max(page, 0), len(pages) - 1)  # the data changed since the button was made: nearest page
     shown = pages[page]
     if view == VIEW_SOURCES:
-        return sources_view(shown, ctx, Action("Back", name, command.args, page))
+        return sources_view(shown, ctx, Action(_("Back"), name, command.args, page))
     rows = []
     years = _year_row(name, command.args, page, view, ctx)
     if years:
         rows.append(years)
     moves = []
     if page > 0:
-        moves.append(Action("Previous", name, command.args, page - 1))
+        moves.append(Action(_("Previous"), name, command.args, page - 1))
     if page < len(pages) - 1:
-        moves.append(Action("Next", name, command.args, page + 1))
+        moves.append(Action(_("Next"), name, command.args, page + 1))
     if name not in NO_SOURCES_BUTTON and _record_ids(shown):
-        moves.append(Action("Sources", name, command.args, page, VIEW_SOURCES))
+        moves.append(Action(_("Sources"), name, command.args, page, VIEW_SOURCES))
     if name == "trade" and [arg.lower() for arg in command.args] != ["chart"]:
         # the figures as a picture (bot.feeds registers /trade chart), posted as a new message
-        moves.append(Action("Chart", "trade", ("chart",), view=VIEW_NEW_MESSAGE))
+        moves.append(Action(_("Chart"), "trade", ("chart",), view=VIEW_NEW_MESSAGE))
     if moves:
         rows.append(ActionRow(tuple(moves)))
     return dataclasses.replace(shown, actions=tuple(rows))
@@ -124,7 +128,7 @@ def _page(reply: Reply, chunk: list[tuple[int, Item]], number: int, count: int) 
         for old, new in renumber.items()
         if old in by_old
     )
-    where = f"Page {number + 1} of {count}."
+    where = translator(reply.lang or "en").gettext("Page {n} of {count}.").format(n=number + 1, count=count)
     footer = f"{where} {reply.footer}" if reply.footer else where
     return dataclasses.replace(reply, sections=tuple(sections), citations=citations, footer=footer)
 
@@ -149,9 +153,9 @@ def _year_row(name: str, args: tuple[str, ...], page: int, view: str, ctx: Conte
     offset = offset if offset < len(others) else 0
     actions = [Action(str(year), name, (str(year),)) for year in others[offset : offset + YEARS_SHOWN]]
     if offset + YEARS_SHOWN < len(others):
-        actions.append(Action("More years", name, args, page, f"y{offset + YEARS_SHOWN}"))
+        actions.append(Action(ctx.tr.gettext("More years"), name, args, page, f"y{offset + YEARS_SHOWN}"))
     elif offset:
-        actions.append(Action("Latest years", name, args, page))
+        actions.append(Action(ctx.tr.gettext("Latest years"), name, args, page))
     return ActionRow(tuple(actions), "years") if actions else None
 
 
@@ -169,7 +173,8 @@ def sources_view(shown: Reply, ctx: Context, back: Action) -> Reply:
     Capped at about :data:`SOURCES_CHARS` characters (one message); the rest is named with /source.
     """
     catalogue = ctx.catalogue
-    builder = ReplyBuilder(f"Sources for: {shown.title}")
+    _ = ctx.tr.gettext
+    builder = ReplyBuilder(_("Sources for: {title}").format(title=shown.title), tr=ctx.tr)
     size = 0
     left: list[str] = []
     for record_id in _record_ids(shown):
@@ -178,13 +183,18 @@ def sources_view(shown: Reply, ctx: Context, back: Action) -> Reply:
             continue
         probe = ReplyBuilder("")
         items = quote_items(probe, catalogue, record)
-        length = len(record.summary) + sum(len(item.text) + 8 for item in items)
+        summary = record.text("summary", ctx.tr.lang)
+        length = len(summary) + sum(len(item.text) + 8 for item in items)
         if builder.sections and size + length > SOURCES_CHARS:
             left.append(record_id)
             continue
         size += length
-        builder.section(record.summary, quote_items(builder, catalogue, record))
+        # the sentences stay as the source wrote them (in English): said so in another language
+        note = _("Quoted as the source wrote it, untranslated.") if ctx.tr.lang != "en" else None
+        builder.section(summary, quote_items(builder, catalogue, record), note)
     if left:
-        builder.footer = "More: " + ", ".join(f"/source {record_id}" for record_id in left)
+        builder.footer = _("More: {commands}").format(
+            commands=", ".join(f"/source {record_id}" for record_id in left)
+        )
     reply = builder.build()
     return dataclasses.replace(reply, actions=(ActionRow((back,)),))
