@@ -187,10 +187,10 @@ def _record_json(record: Any) -> dict[str, Any]:
         if f.name == "i18n":  # written back as in the data files: "summary_i18n": {...}
             out.update({f"{name}_i18n": dict(texts) for name, texts in value.items()})
             continue
-        if is_dataclass(value):
+        if is_dataclass(value) and not isinstance(value, type):
             value = value.iso() if hasattr(value, "iso") else asdict(value)
         elif isinstance(value, tuple):
-            value = [asdict(v) if is_dataclass(v) else v for v in value]
+            value = [asdict(v) if is_dataclass(v) and not isinstance(v, type) else v for v in value]
         out[f.name] = value
     return out
 

@@ -162,7 +162,7 @@ def setup_logging(config: Config, stream: IO[str] | None = None) -> logging.Hand
         logging.getLogger("kazkor").critical(
             "uncaught exception in thread %s",
             name,
-            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+            exc_info=args.exc_value,  # its type and traceback go with it
         )
 
     sys.excepthook = log_uncaught  # an uncaught traceback would otherwise print unscrubbed

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+# The record classes with a field named ``date`` shadow the type inside their bodies: annotate with Day.
+Day = date
+
 PRECISIONS = ("day", "month", "year")
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -171,7 +174,7 @@ class Agreement(Record):
 
     kind = "agreement"
 
-    def sort_date(self) -> date:
+    def sort_date(self) -> Day:
         return self.date.first_day()
 
 
@@ -186,7 +189,7 @@ class Event(Record):
 
     kind = "event"
 
-    def sort_date(self) -> date:
+    def sort_date(self) -> Day:
         return self.date.first_day()
 
 
@@ -198,7 +201,7 @@ class Anniversary(Record):
 
     kind = "anniversary"
 
-    def sort_date(self) -> date:
+    def sort_date(self) -> Day:
         return self.date.first_day()
 
 
@@ -266,7 +269,7 @@ class Statement(Record):
 
     kind = "statement"
 
-    def sort_date(self) -> date:
+    def sort_date(self) -> Day:
         return self.date.first_day()
 
 

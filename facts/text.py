@@ -70,7 +70,7 @@ def normalise_word(word: str) -> str:
 def words(text: str) -> list[str]:
     """The normalised, stop-word-free words of a text, in order."""
     folded = _PHRASE_RE.sub(lambda m: _PHRASES[m.group(0)], text.lower())
-    out = []
+    out: list[str] = []
     for raw in WORD_RE.findall(folded):
         if is_foreign(raw):  # Russian, Kazakh, Korean: one token whatever the ending (литий, лития)
             out.extend(token for token in fold(raw) if token not in STOP_WORDS)

@@ -85,10 +85,11 @@ def build_runtime(config: Config, ctx: Context, *, host: str | None = None) -> R
     )
     if config.telegram_enabled:
         runtime.telegram = TelegramFrontEnd(config, ctx)
+        runtime.telegram.replies.observe = runtime.metrics.command  # commands by platform and name
     if config.slack_enabled:
         runtime.slack = SlackFrontEnd(config, ctx)
+        runtime.slack.replies.observe = runtime.metrics.command  # and reply latency
     for name, front in runtime.fronts.items():
-        front.replies.observe = runtime.metrics.command  # commands by platform and name, reply latency
         runtime.services.append(Service(name, front.start, front.stop, platform=name))
         runtime.http.route_setups.append(front.routes)
     runtime.services.append(Service("http", _start_http(runtime.http), runtime.http.stop))

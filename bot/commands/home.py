@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.commands import table
 from bot.commands.context import Context
-from bot.commands.due import due
+from bot.commands.due import Reminder, due
 from bot.commands.format import record_item
 from bot.reply import Item, Reply, ReplyBuilder
 from bot.subscription import leads_of, next_posting_days
@@ -53,7 +53,7 @@ def home(platform: str, ctx: Context) -> Reply:
             "Channels with reminders",
             [Item("None yet. An admin types /subscribe in a channel to start them.")],
         )
-    coming = []
+    coming: list[tuple[datetime, dict[str, Any], Reminder]] = []
     for sub in subs:
         if not sub.get("active", True):
             continue

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -265,7 +265,7 @@ class FeedCache:
         self._first_seen: dict[str, datetime] = {}
         self._lock = threading.Lock()  # feeds are built on worker threads
 
-    def _get(self, key: tuple, build: Any, now: datetime) -> Feed:
+    def _get(self, key: tuple, build: Callable[[], tuple[Any, list[Any], int]], now: datetime) -> Feed:
         with self._lock:
             feed = self._feeds.get(key)
             if feed is None:

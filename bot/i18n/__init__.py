@@ -19,6 +19,8 @@ from babel import Locale
 
 from bot.i18n import formatting
 
+Day = date  # Translator has a method named ``date``, which shadows the type inside its body
+
 LANGUAGES = ("en", "ru", "ko", "kk")  # the order /language lists them in
 SOURCE_LANGUAGE = "en"
 DOMAIN = "kazkor"
@@ -83,7 +85,7 @@ class Translator:
         """A day, month or year (``PartialDate`` or ``datetime.date``) as this language writes it."""
         return formatting.partial_date(value, self.lang)
 
-    def day(self, value: date) -> str:
+    def day(self, value: Day) -> str:
         """A weekday and a day: ``Mon 28 Jan 2027``, ``пн, 28 января 2027 г.``, ``2027년 1월 28일 (월)``."""
         return formatting.weekday_date(value, self.lang)
 

@@ -149,7 +149,7 @@ class SocketModeHandler(AsyncSocketModeHandler):
     """Bolt's handler (``handle`` is its own three lines), plus the :data:`ACK_SENT` event in the
     request context, set once the envelope's response has been sent."""
 
-    async def handle(self, client, req) -> None:  # type: ignore[override]
+    async def handle(self, client, req) -> None:
         start = time.time()
         sent = asyncio.Event()
         request = AsyncBoltRequest(

@@ -493,21 +493,18 @@ class TelegramFrontEnd:
             await self._send_part(context, chat_id, FILE_FAILED, None, thread, None)
             return
         caption = attachment.caption[:MAX_CAPTION] or None
-        send, field = (
-            (context.bot.send_photo, "photo")
-            if attachment.is_image
-            else (context.bot.send_document, "document")
-        )
-        await self._flood_controlled(
-            chat_id,
-            lambda: send(
-                chat_id=chat_id,
-                filename=attachment.filename,
-                caption=caption,
-                message_thread_id=thread,
-                **{field: data},
-            ),
-        )
+        name = attachment.filename
+
+        def post() -> Awaitable[Message]:
+            if attachment.is_image:
+                return context.bot.send_photo(
+                    chat_id, photo=data, filename=name, caption=caption, message_thread_id=thread
+                )
+            return context.bot.send_document(
+                chat_id, document=data, filename=name, caption=caption, message_thread_id=thread
+            )
+
+        await self._flood_controlled(chat_id, post)
 
     async def _send_part(
         self,

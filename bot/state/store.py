@@ -17,11 +17,13 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, literal, select, text, update
+from sqlalchemy import Connection, Table, and_, delete, func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -76,11 +78,10 @@ class StateStore:
         self.backend = self.engine.dialect.name  # "sqlite" or "postgresql"
         self._writer = self.engine.execution_options(**WRITE)
         self.retention_days = retention_days
-        if self.backend == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        self._insert = insert
+        # INSERT ... ON CONFLICT DO NOTHING in the backend's own dialect
+        self._insert: Callable[[Table], Any] = (
+            sqlite_insert if self.backend == "sqlite" else postgresql_insert
+        )
         self._reported: set[str] = set()  # bad records already logged (each once per process)
         self._report_lock = threading.Lock()
         self.migration_message: str | None = None
@@ -362,9 +363,8 @@ class StateStore:
     def counts(self) -> Counts:
         with self.engine.connect() as conn:
             subs = conn.execute(select(func.count()).select_from(subscriptions)).scalar() or 0
-            by_status = dict(
-                conn.execute(select(ledger.c.status, func.count()).group_by(ledger.c.status)).all()
-            )
+            rows = conn.execute(select(ledger.c.status, func.count()).group_by(ledger.c.status)).all()
+            by_status: dict[str, int] = {status: count for status, count in rows}
         return Counts(subs, by_status.get(SENT, 0), by_status.get(PENDING, 0))
 
     def prune_ledger(self, *, days: int | None = None, now: float | None = None, batch: int = PRUNE_BATCH,
