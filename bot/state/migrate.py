@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.state.records import BadRecord, Subscription, encode
 from bot.state.schema import channel_settings, ledger, meta, subscriptions
-from bot.state.store import CHUNK, PENDING, SENT, StateStore, _split_key
+from bot.state.store import CHUNK, PENDING, SCHEMA_LOCK, SENT, StateStore, _split_key
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,8 @@ def migrate_tinydb(store: StateStore, legacy: Path, fact_store: Any) -> str | No
     marker = f"migrated:{legacy.resolve()}"
     moved_facts = fact_store.add_raw(facts)  # safe to repeat: facts already there are not added again
     with store._writer.begin() as conn:
+        if store.backend == "postgresql":  # two replicas starting at once: one migrates, one waits
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK})
         already = conn.execute(select(meta.c.value).where(meta.c.name == marker)).scalar()
         if already is None:
             rows = [store._row(sub) for sub in subs]
