@@ -22,6 +22,7 @@ from bot.bootstrap.context import BootstrapError, build_context, no_platform
 from bot.clock import local_today, system_clock
 from bot.commands import Context, handle_text
 from bot.commands.due import DEFAULT_LEADS, due
+from bot.commands.format import human_date
 from bot.config import Config, ConfigError
 from bot.feeds.calendar import FEEDS
 from bot.i18n import LANGUAGES
@@ -171,7 +172,7 @@ def cmd_reminders(args: argparse.Namespace) -> int:
         reminders = due(ctx.catalogue, day, leads)
         total += len(reminders)
         if reminders or args.days == 1:
-            print(f"{day.isoformat()} ({config.tz.key}): {len(reminders) or 'nothing'} due")
+            print(f"{human_date(day)} ({config.tz.key}): {len(reminders) or 'nothing'} due")
             for reminder in reminders:
                 print(f"  • {reminder.text()}")
     print(f"{total} reminder{'s' * (total != 1)} over {args.days} day{'s' * (args.days != 1)} (dry run).")

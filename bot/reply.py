@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from bot.i18n import ENGLISH, Translator
 from facts.model import PartialDate
 
+BULLET = "• "  # what every renderer writes before an item
+
 
 @dataclass(frozen=True)
 class Item:

@@ -93,3 +93,30 @@ async def senders_for(
     config = config_for(db, telegram, slack, **extra)
     async with open_senders(config, slack_seconds_per_message=slack_pace) as senders:
         yield senders
+
+
+# A day with seven posts. The shipped data has at most two on any day (year-only dates are never posted,
+# see bot/commands/occurrences.py), so tests of a long fan-out add seven made-up one-day events to it.
+BUSY_DAY = "2024-01-01T09:00:00+05:00"
+
+
+def busy_catalogue(n: int = 7):
+    """The shipped catalogue plus ``n`` test events dated 1 Jan 2024, citing a test source."""
+    from facts.model import Citation, Event, PartialDate, Source
+    from facts.store import load_catalogue
+
+    catalogue = load_catalogue()
+    catalogue.sources["test-outside"] = Source("test-outside", "Test source", "made up for tests", "outside")
+    for i in range(n):
+        cite = (Citation("test-outside", f"Test event {i} happens on 1 January 2024."),)
+        event = Event(
+            id=f"evt-test-busy-{i}",
+            summary=f"Test event {i} on 1 January 2024.",
+            cite=cite,
+            title=f"Test event {i}",
+            type="other",
+            date=PartialDate(2024, 1, 1),
+            place="Astana",
+        )
+        catalogue.add(event, "test")
+    return catalogue

@@ -60,5 +60,17 @@ def test_clip_cuts_at_a_word_and_marks_the_cut():
 
 def test_fitted_counts_marks_and_id_in_the_160_characters():
     item = fitted(Item("word " * 60, (1, 2), "evt-2024-06-12-yoon-state-visit-astana"))
-    assert len(item.visible()) <= 160
+    assert 150 <= len("• " + item.visible()) <= 160
     assert item.visible().endswith("… [1][2] · evt-2024-06-12-yoon-state-visit-astana")
+
+
+def test_the_trade_example_in_the_docs_is_what_trade_answers(ask):
+    from pathlib import Path
+
+    from bot.render.plain import render_plain
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "commands.md").read_text()
+    example = docs.split("Example (`kazkor ask /trade`, abridged):\n\n```\n")[1].split("```")[0]
+    answer = render_plain(ask("/trade")).splitlines()
+    shown = [line for line in example.splitlines() if line and line != "…"]
+    assert shown and all(line in answer for line in shown)

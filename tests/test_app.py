@@ -100,7 +100,7 @@ def test_sigterm_stops_both_platforms_within_10_seconds(tmp_path):
             wait_sync(lambda: slack.calls["auth.test"] >= 1, 20, "Slack start", proc)
             status, answer = post_signed(events, slack, "/trade", "", "trade")
             assert status == 200
-            assert answer["response_type"] == "in_channel" and "US$6 billion, 2023" in answer["text"]
+            assert answer["response_type"] == "in_channel" and "— US$6 billion:" in answer["text"]
         finally:
             seconds, err = sigterm_and_wait(proc)
         assert proc.returncode == 0, err

@@ -184,4 +184,5 @@ def test_paged_answers_list_everything_instead_of_asking_to_narrow(make_ctx):
     assert len(shown) == len(set(shown)) == 141
     assert len(pages) == 18  # as docs/interactions.md says
     assert not any("narrow" in (reply.footer or "") for reply in pages)
-    assert pages[-1].footer.startswith(f"Page {len(pages)} of {len(pages)}. Sources up to")
+    assert pages[-1].footer.startswith(f"Page {len(pages)} of {len(pages)}. ")
+    assert pages[-1].footer.endswith("Sources up to Sep 2024.")

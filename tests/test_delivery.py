@@ -29,7 +29,7 @@ from tests.standins.slack_api import FakeSlack
 from tests.standins.telegram_api import FakeTelegram
 
 CLOCK = fixed_clock(datetime.fromisoformat(REFERENDUM_7D_ALMATY))
-NEW_YEAR = date(2024, 1, 1)  # seven reminders are due that day ("this year: ...")
+AUG_2024 = date(2024, 8, 1)  # two month-precision reminders are due that day ("This month (Aug 2024): ...")
 
 
 async def _post(state, catalogue, db, tg=None, sl=None, day=None, policy=FAST, **env):
@@ -59,11 +59,12 @@ def test_the_referendum_reminder_is_posted_once_per_channel_and_a_second_run_sen
     (message,) = tg.sent
     assert message.chat_id == -100123 and message.parse_mode == "HTML"
     assert (
-        "In 7 days (6 Oct): Nationwide referendum on building a nuclear power plant" in message.visible_text
+        "In 7 days (6 Oct 2024): Nationwide referendum on building a nuclear power plant"
+        in message.visible_text
     )
     assert "Sources" in message.visible_text
     (posted,) = sl.posted
-    assert posted.channel == "C0GENERAL" and "In 7 days (6 Oct)" in posted.text and posted.blocks
+    assert posted.channel == "C0GENERAL" and "In 7 days (6 Oct 2024)" in posted.text and posted.blocks
     keys = {entry["key"] for entry in state.ledger()}
     assert keys == {f"telegram:-100123:{REFERENDUM_KEY_7D}", f"slack:C0GENERAL:{REFERENDUM_KEY_7D}"}
 
@@ -364,12 +365,12 @@ def test_slack_invalid_auth_stops_slack_and_telegram_still_delivers(state, db, c
     async def scenario():
         async with FakeTelegram() as tg, FakeSlack() as sl:
             # our token is not the workspace's: every call answers invalid_auth
-            summary = await _post(state, catalogue, db, tg, sl, day=NEW_YEAR, SLACK_BOT_TOKEN="xoxb-revoked")
+            summary = await _post(state, catalogue, db, tg, sl, day=AUG_2024, SLACK_BOT_TOKEN="xoxb-revoked")
             return summary, tg, sl
 
     summary, tg, sl = run(scenario())
-    assert summary.sent == 7 and len(tg.sent) == 7  # Telegram went on
-    assert summary.failed == 21  # 3 Slack channels x 7 reminders, reported
+    assert summary.sent == 2 and len(tg.sent) == 2  # Telegram went on
+    assert summary.failed == 6  # 3 Slack channels x 2 reminders, reported
     assert sl.calls["chat.postMessage"] <= 3  # Slack stopped after the refusal
     assert len(sl.posted) == 0
     assert any("AUTHENTICATION FAILED" in r.getMessage() for r in caplog.records)
@@ -381,26 +382,21 @@ def test_several_reminders_on_one_day_go_to_a_channel_in_order(state, db, catalo
 
     async def scenario():
         async with FakeSlack() as sl:
-            return await _post(state, catalogue, db, None, sl, day=NEW_YEAR), sl
+            return await _post(state, catalogue, db, None, sl, day=AUG_2024), sl
 
     summary, sl = run(scenario())
-    assert summary.sent == 7 and len(sl.posted) == 7
-    # anniversaries first, then events by date and title: the order /upcoming shows them in
+    assert summary.sent == 2 and len(sl.posted) == 2
+    # anniversaries first, then events by date and title: the order /upcoming shows them in; both are
+    # known to the month only, so they come on the 1st and say "This month", never a made-up day
     firsts = [p.text.splitlines()[0] for p in sl.posted]
     assert firsts == [
-        "This year: 15th anniversary of the strategic partnership between Kazakhstan and the Republic of "
-        "Korea (2009) — a milestone year",
-        "This year: C5+K ministerial meeting in Seoul, Seoul (2024)",
-        "This year: 2nd C5+K Parliamentary Speakers Conference, Turkmenistan (2024)",
-        "This year: CICA Secretary General Kairat Sarybay visits Seoul, Seoul (2024)",
-        "This year: CU convenience stores open in Kazakhstan, Kazakhstan (2024)",
-        "This year: Kazakhstan's Minister of Science and Higher Education Sayasat Nurbek visits Korea, "
-        "Republic of Korea (2024)",
-        "This year: Unprecedented spring flood in Kazakhstan, Kazakhstan (2024)",
+        "This month (Aug 2024): 3rd anniversary of President Kassym-Jomart Tokayev's visit to Seoul and "
+        "summit with President Moon Jae-in (Aug 2021)",
+        "This month (Aug 2024): Korea's Trade Ministry announces expanding FTA partners to 76 countries",
     ]
-    # each post names its own source: the partnership rests on The Astana Times, the rest on the speech
-    assert "The Astana Times, Jun 2024" in sl.posted[0].text
-    assert all("Diplomacy Journal, Sep 2024" in p.text for p in sl.posted[1:])
+    # each post names its own source: the visit rests on the 2021 article, the FTA news on JoongAng
+    assert "unattributed article, Aug 2021" in sl.posted[0].text
+    assert "Korea JoongAng Daily, Sep 2024" in sl.posted[1].text
 
 
 # --- the ledger's group commit ----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import fixed_clock, local_today
@@ -18,8 +18,7 @@ def texts(reminders):
 def test_diplomatic_relations_35th_anniversary_is_a_milestone_a_week_ahead_and_on_the_day(catalogue):
     week_before = due(catalogue, date(2027, 1, 21))
     assert texts(week_before) == [
-        "In 7 days (28 Jan): 35th anniversary of diplomatic relations between Kazakhstan and the Republic of "
-        "Korea (28 Jan 1992) — a milestone year"
+        "In 7 days (28 Jan 2027): 35th anniversary of diplomatic relations (28 Jan 1992), a milestone"
     ]
     on_the_day = due(catalogue, date(2027, 1, 28))
     assert texts(on_the_day)[0].startswith("Today: 35th anniversary of diplomatic relations")
@@ -31,17 +30,23 @@ def test_the_referendum_reminds_before_and_on_the_day_but_never_after(catalogue)
     week_before = texts(due(catalogue, date(2024, 9, 29)))
     assert len(week_before) == 1
     assert week_before[0].startswith(
-        "In 7 days (6 Oct): Nationwide referendum on building a nuclear power plant"
+        "In 7 days (6 Oct 2024): Nationwide referendum on building a nuclear power plant"
     )
     assert any("referendum" in t for t in texts(due(catalogue, date(2024, 10, 6))))
     assert not any("referendum" in t for t in texts(due(catalogue, date(2025, 10, 6))))
     assert not any("referendum" in t for t in texts(due(catalogue, date(2025, 9, 29))))
 
 
-def test_year_precision_anniversary_reminds_on_new_years_day_only(catalogue):
-    new_year = texts(due(catalogue, date(2029, 1, 1)))
-    assert "This year: 20th anniversary of the strategic partnership" in " ".join(new_year)
-    assert not any("strategic partnership" in t for t in texts(due(catalogue, date(2028, 12, 25))))
+def test_the_year_only_2009_partnership_is_never_posted_as_a_reminder(catalogue):
+    """The sources date the strategic partnership to 2009 only: no day of 2029 (its 20th year) gets a
+    reminder, least of all 1 January ("This year: 20th anniversary" as if it happened that day)."""
+    day, posted = date(2029, 1, 1), []
+    while day.year == 2029:
+        posted += [t for t in texts(due(catalogue, day, (7, 1, 0))) if "strategic partnership" in t]
+        day += timedelta(days=1)
+    assert posted == []
+    # the year-only events of 2024 (the C5+K plans, the flood, ...) are not posted on 1 Jan 2024 either
+    assert texts(due(catalogue, date(2024, 1, 1))) == []
 
 
 def _catalogue(*records) -> Catalogue:

@@ -197,7 +197,7 @@ def test_channel_feed_alarms_fire_when_the_channel_is_posted_to_in_its_zone(cata
     # 09:00 in Seoul (UTC+9) is 00:00 UTC: 7 days ahead and on the day
     assert triggers == [datetime(2027, 1, 21, 0, 0, tzinfo=UTC), datetime(2027, 1, 28, 0, 0, tzinfo=UTC)]
     texts = sorted(str(alarm["DESCRIPTION"]) for alarm in event.walk("VALARM"))
-    assert texts[0].startswith("In 7 days (28 Jan): 35th anniversary of diplomatic relations")
+    assert texts[0].startswith("In 7 days (28 Jan 2027): 35th anniversary of diplomatic relations")
     assert texts[1].startswith("Today: 35th anniversary of diplomatic relations")
     # Almaty (UTC+5) at 18:30: the same day's post is at 13:30 UTC
     almaty = FeedCache().channel(catalogue, channel_sub("Asia/Almaty", "18:30", leads=[0]), NOW)

@@ -145,7 +145,7 @@ def test_reminder_posts_carry_an_add_to_calendar_link_when_a_public_url_is_set(t
             assert "Add to calendar: https://kazkor.example.org/calendar.ics" in post.visible_text
             await post_due(state, catalogue, senders, date(2027, 1, 21))  # no public URL: no link
             _, week_ahead = await fake.wait_for_sent(2, TIMEOUT)
-            assert week_ahead.visible_text.startswith("In 7 days (28 Jan)")
+            assert week_ahead.visible_text.startswith("In 7 days (28 Jan 2027)")
             assert "Add to calendar" not in week_ahead.visible_text
 
     run(scenario())

@@ -14,10 +14,12 @@ from bot.commands import Command, Context, dispatch
 from bot.reminders.schedule import ReminderService, fire_job_id
 from tests.conftest import ALMATY, open_store
 from tests.reminders_kit import (
+    BUSY_DAY,
     FAST,
     REFERENDUM_7D_ALMATY,
     REFERENDUM_KEY_7D,
     SettableClock,
+    busy_catalogue,
     run,
     senders_for,
     subscribe,
@@ -108,7 +110,7 @@ def test_the_referendum_reminder_is_delivered_at_each_channels_local_nine(state,
     after_almaty, sent = run(scenario())
     assert after_almaty == [-100123]
     assert [m.chat_id for m in sent] == [-100123, -100777]
-    assert all("In 7 days (6 Oct): Nationwide referendum" in m.visible_text for m in sent)
+    assert all("In 7 days (6 Oct 2024): Nationwide referendum" in m.visible_text for m in sent)
     assert {e["key"] for e in state.ledger()} == {
         f"telegram:-100123:{REFERENDUM_KEY_7D}",
         f"telegram:-100777:{REFERENDUM_KEY_7D}",
@@ -253,7 +255,9 @@ def test_posts_that_failed_are_tried_again_later_the_same_day_and_sent_once(stat
 
     sl = run(scenario())
     (post,) = sl.posted
-    assert post.text.startswith("In 7 days (6 Oct): Nationwide referendum on building a nuclear power plant")
+    assert post.text.startswith(
+        "In 7 days (6 Oct 2024): Nationwide referendum on building a nuclear power plant"
+    )
     assert [e["key"] for e in state.ledger()] == [f"slack:C0GENERAL:{REFERENDUM_KEY_7D}"]
     assert sl.calls["chat.postMessage"] == FAST.transient_retries + 2  # no second follow-up was needed
 
@@ -298,9 +302,10 @@ def test_a_deactivated_subscription_loses_its_job(state, db, catalogue):
     assert state.subscription("slack", "C0GONE")["active"] is False
 
 
-def test_stop_lets_the_send_in_flight_finish_and_record_then_stops(state, db, catalogue):
-    subscribe(state, "slack", "C0GENERAL")  # seven reminders are due on 1 January
-    clock = SettableClock("2024-01-01T09:00:00+05:00")
+def test_stop_lets_the_send_in_flight_finish_and_record_then_stops(state, db):
+    catalogue = busy_catalogue()
+    subscribe(state, "slack", "C0GENERAL")  # seven reminders are due on the busy day
+    clock = SettableClock(BUSY_DAY)
 
     async def scenario():
         async with FakeSlack() as sl, senders_for(db, None, sl) as senders:
@@ -320,9 +325,10 @@ def test_stop_lets_the_send_in_flight_finish_and_record_then_stops(state, db, ca
     assert state.unconfirmed_claims() == []
 
 
-def test_unsubscribe_during_a_fan_out_stops_the_posts_not_yet_sent(state, db, catalogue):
-    subscribe(state, "slack", "C0GENERAL")  # seven reminders are due on 1 January
-    clock = SettableClock("2024-01-01T09:00:00+05:00")
+def test_unsubscribe_during_a_fan_out_stops_the_posts_not_yet_sent(state, db):
+    catalogue = busy_catalogue()
+    subscribe(state, "slack", "C0GENERAL")  # seven reminders are due on the busy day
+    clock = SettableClock(BUSY_DAY)
 
     async def scenario():
         async with FakeSlack() as sl, senders_for(db, None, sl) as senders:
@@ -390,4 +396,4 @@ def test_kazkor_run_end_to_end_subscribe_in_a_forum_topic_then_the_job_posts_the
     assert replies[1].startswith("This channel will get reminders at 09:00 (Asia/Almaty)")
     (reminder,) = posted
     assert reminder.chat_id == -1009777 and reminder.message_thread_id == 9
-    assert reminder.visible_text.startswith("In 7 days (6 Oct): Nationwide referendum")
+    assert reminder.visible_text.startswith("In 7 days (6 Oct 2024): Nationwide referendum")

@@ -103,7 +103,7 @@ def test_http_mode_answers_in_the_ack_in_channel(tmp_path, make_ctx):
                 assert_valid_body(body)
                 assert body["response_type"] == "in_channel"
                 assert message_of(body) == want
-                assert "US$6 billion, 2023" in body["text"]
+                assert "2023 (year inferred) — US$6 billion" in body["text"]
                 # asked again (now from the cache): the same answer
                 _, _, again = await post_command(http, runtime, fake, "/trade", "", "trade2")
                 assert again == body

@@ -55,7 +55,7 @@ def test_long_polling_answers_in_private_chats_groups_and_forum_topics(tmp_path,
             assert [m.text for m in by_chat[GROUP]] == agreements
             assert [m.text for m in by_chat[FORUM]] == timeline
             assert all(m.parse_mode == "HTML" for m in sent)
-            assert "US$6 billion, 2023" in by_chat[PRIVATE][0].visible_text
+            assert "2023 (year inferred) — US$6 billion" in by_chat[PRIVATE][0].visible_text
             assert any("12 Jun 2024" in m.visible_text for m in by_chat[GROUP])
             # answers in the forum topic stay in that topic; elsewhere no thread is named
             assert {m.message_thread_id for m in by_chat[FORUM]} == {77}

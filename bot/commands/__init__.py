@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from bot.commands.agreements import agreements
 from bot.commands.args import UsageError
 from bot.commands.context import Context, Handler, Spec
+from bot.commands.format import latest_source_date
 from bot.commands.language import SUMMARY as LANGUAGE_SUMMARY
 from bot.commands.language import language, localized
 from bot.commands.lookup import search, source
@@ -51,6 +52,7 @@ def _help(command: Command, ctx: Context) -> Reply:
     builder.footer = _(
         "In Slack, every command also works as /kazkor <command>, e.g. /kazkor agreements 2024."
     )
+    builder.dated(latest_source_date(ctx.catalogue))  # a reader in 2026 sees how old the facts are
     return builder.build()
 
 

@@ -6,20 +6,29 @@ everywhere: ``12 Jun 2024 — MoU on forestry cooperation [1] · agr-2024-06-12-
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 from bot.i18n import ENGLISH, Translator
-from bot.reply import Item, ReplyBuilder
-from facts.model import Figure, PartialDate, Source
+from bot.reply import BULLET, Item, ReplyBuilder
+from facts.model import Agreement, Anniversary, Event, Figure, PartialDate, Source
 from facts.store import Catalogue
 
-MAX_ITEM_CHARS = 160  # visible characters of one item in the default view: date, claim, marks and id
+MAX_ITEM_CHARS = 160  # visible characters of one item line: bullet, date, claim, citation marks and id
 ELLIPSIS = "…"
+FULL_SENTENCE = "The full sentence behind a line: /source ID (the id after ·)."
 UNATTRIBUTED = "unattributed article"
 # How the data names an outlet a seed does not name (compared lower-case).
 _UNNAMED_OUTLETS = frozenset(
     {"unnamed outlet", "outlet not named", "unknown outlet", "unattributed", UNATTRIBUTED}
+)
+# Every answer is about Kazakhstan and Korea: lines drop the phrase naming them ("35th anniversary of
+# diplomatic relations", not "... between Kazakhstan and the Republic of Korea"); /source keeps it.
+_IMPLIED_PARTIES = (
+    " between Kazakhstan and the Republic of Korea",
+    " between the Republic of Korea and Kazakhstan",
+    " between Kazakhstan and Korea",
 )
 _QUALIFIER_WORDS = {"exact": "", "about": "about ", "more_than": "more than ", "at_least": "at least "}
 
@@ -73,8 +82,9 @@ def clip(text: str, limit: int) -> str:
 
 
 def fitted(item: Item, limit: int = MAX_ITEM_CHARS) -> Item:
-    """``item`` with its text clipped so that what a reader sees of it fits ``limit`` characters."""
-    excess = len(item.visible()) - limit
+    """``item`` with its text clipped so that its line as a reader sees it (bullet included) fits
+    ``limit`` characters."""
+    excess = len(BULLET) + len(item.visible()) - limit
     if excess <= 0:
         return item
     return Item(clip(item.text, max(len(item.text) - excess, 1)), item.refs, item.record_id)
@@ -84,6 +94,63 @@ def dated_line(when: date | PartialDate | str, claim: str) -> str:
     """``12 Jun 2024 — claim``: one fact per line, its date first."""
     shown = when if isinstance(when, str) else human_date(when)
     return f"{shown} — {claim}"
+
+
+def short_title(title: str) -> str:
+    """``title`` without the phrase naming the two countries every answer is about."""
+    for phrase in _IMPLIED_PARTIES:
+        title = title.replace(phrase, "")
+    return title
+
+
+def event_title(event: Event) -> str:
+    """An event's title with its place when the title does not already name it."""
+    return short_title(event.title) + place_suffix(event.title, event.place)
+
+
+_PLACE_FILLER = frozenset({"and", "the", "of", "to", "republic"})
+
+
+def place_suffix(title: str, place: str) -> str:
+    """``, Astana`` or nothing: no place the title already names ("Seoul Cyber University, Seoul Cyber
+    University, Seoul"), no "place not stated", and not the two countries alone. A place part counts as
+    named when each of its words (bar "and", "the", "of", "to", "republic") is in the title."""
+    if not place or "not stated" in place.lower():
+        return ""
+    title_words = set(re.findall(r"\w+", title.lower()))
+    if set(re.findall(r"\w+", place.lower())) - _PLACE_FILLER <= {"kazakhstan", "korea"}:
+        return ""  # the two countries every answer is about
+    for part in place.split(","):
+        words = [w for w in re.findall(r"\w+", part.lower()) if w not in _PLACE_FILLER]
+        if words and all(w in title_words for w in words):
+            return ""
+    return f", {place}"
+
+
+def record_date(record: Any) -> PartialDate | None:
+    """The date a record is about (an event's or agreement's date, a figure's as-of), if it has one."""
+    for name in ("date", "as_of"):
+        value = getattr(record, name, None)
+        if isinstance(value, PartialDate):
+            return value
+    return None
+
+
+def fact_claim(record: Any) -> str:
+    """A record in a few words: the title of an event, agreement or anniversary origin, else its
+    one-sentence summary."""
+    if isinstance(record, Event):
+        return event_title(record)
+    if isinstance(record, Agreement | Anniversary):
+        return short_title(record.title)
+    return record.summary.rstrip(".")
+
+
+def fact_line(record: Any) -> str:
+    """``12 Jun 2024 — MoU on forestry cooperation``: any record as one dated line."""
+    when = record_date(record)
+    claim = fact_claim(record)
+    return dated_line(when, claim) if when is not None else claim
 
 
 def ordinal(n: int) -> str:
@@ -123,10 +190,18 @@ def marks(refs: tuple[int, ...]) -> str:
     return "".join(f"[{n}]" for n in refs)
 
 
-def record_item(builder: ReplyBuilder, catalogue: Catalogue, record: Any, text: str | None = None) -> Item:
-    """An item citing every source of ``record``, fitted to :data:`MAX_ITEM_CHARS`; the text defaults
-    to its summary."""
-    return Item(text or record.summary, cite_all(builder, catalogue, record), record.id)
+def record_item(
+    builder: ReplyBuilder, catalogue: Catalogue, record: Any, text: str | None = None, *shorter: str
+) -> Item:
+    """An item citing every source of ``record``: the first of ``text`` and the ``shorter`` wordings that
+    fits :data:`MAX_ITEM_CHARS`, else the last one clipped. The text defaults to the record's summary."""
+    refs = cite_all(builder, catalogue, record)
+    wordings = [text or record.summary, *shorter]
+    for wording in wordings:
+        item = Item(wording, refs, record.id)
+        if len(BULLET) + len(item.visible()) <= MAX_ITEM_CHARS:
+            return item
+    return fitted(Item(wordings[-1], refs, record.id))
 
 
 def merge_refs(*groups: tuple[int, ...]) -> tuple[int, ...]:

@@ -8,7 +8,17 @@ from typing import Any
 
 from bot.commands.args import UsageError
 from bot.commands.context import Context
-from bot.commands.format import MAX_ITEM_CHARS, clip, fitted, quote_items, record_item, snippet, source_label
+from bot.commands.format import (
+    FULL_SENTENCE,
+    MAX_ITEM_CHARS,
+    clip,
+    fitted,
+    latest_source_date,
+    quote_items,
+    record_item,
+    snippet,
+    source_label,
+)
 from bot.commands.spelling import correct
 from bot.reply import Item, Reply, ReplyBuilder
 from facts.store import PLURALS, Catalogue
@@ -25,21 +35,24 @@ def _tokens(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple((m.start(), m.end(), normalise_word(m.group(0))) for m in WORD_RE.finditer(text))
 
 
-def matched_text(record: Any, query: list[str]) -> str:
-    """The words around the first query word in the record's note or quoted sentence holding the most
-    query words (what made an unshown field match)."""
+def matched_text(record: Any, query: list[str]) -> str | None:
+    """The words around the first query word in the record's quoted sentence holding the most query
+    words (what made an unshown field match); None when only a curator's note, correction or derivation
+    matched: those stay in ``/source``."""
     wanted = set(query)
-    texts = [c.quote for c in record.cite]
-    texts += [t for t in (record.note, record.correction, getattr(record, "derived", None)) if t]
+    quotes = [c.quote for c in record.cite]
+    notes = [t for t in (record.note, record.correction, getattr(record, "derived", None)) if t]
     best, best_score, best_span = "", 0, (0, 0)
-    for text in texts:
+    for text in quotes + notes:
         found = _tokens(text)
         score = len({w for _, _, w in found} & wanted)
         if score > best_score:
             start, end, _ = next(t for t in found if t[2] in wanted)
             best, best_score, best_span = text, score, (start, end)
+    if best and best not in quotes:
+        return None
     if not best:
-        return clip(texts[0], 90) if texts else ""
+        return clip(quotes[0], 90) if quotes else None
     return snippet(best, *best_span, width=70)
 
 
@@ -59,10 +72,10 @@ def search(args: tuple[str, ...], ctx: Context) -> Reply:
     if not hits:
         builder = ReplyBuilder(f"Nothing matches “{shown_query}”.")
         builder.section("Try", [Item("fewer or other words, e.g. /search lithium, /search Yoon visit")])
+        builder.dated(latest_source_date(catalogue))
         return builder.build()
     builder = ReplyBuilder(f"{total} result{'s' if total != 1 else ''} for “{shown_query}”")
-    if corrected != query:
-        builder.footer = f"Searched for: {' '.join(corrected)}"
+    notes = [f"Searched for: {' '.join(corrected)}."] if corrected != query else []
     by_kind: dict[str, list[Item]] = {}
     mentioned: list[Item] = []
     for record, shown in hits:
@@ -71,15 +84,19 @@ def search(args: tuple[str, ...], ctx: Context) -> Reply:
             by_kind.setdefault(record.kind, []).append(fitted(record_item(builder, catalogue, record, text)))
         else:
             # which record (its summary, cut short) and the words of it that matched
-            text = f"{clip(record.summary, 55)} — “{matched_text(record, corrected)}”"
+            matched = matched_text(record, corrected)
+            if matched is None:
+                text = f"{clip(record.summary, 80)} — matched in the curator's notes (/source)"
+            else:
+                text = f"{clip(record.summary, 55)} — “{matched}”"
             mentioned.append(fitted(record_item(builder, catalogue, record, text)))
     for kind in by_kind:  # in rank order: the kind of the record the query names comes first
         builder.section(KIND_HEADINGS[kind], by_kind[kind])
     if mentioned:
         builder.section("Also in quoted sentences and notes", mentioned)
     if total > len(hits):
-        more = f"{total - len(hits)} more: add a word to narrow the search."
-        builder.footer = f"{builder.footer}. {more}" if builder.footer else more
+        notes.append(f"{total - len(hits)} more: add a word to narrow the search.")
+    builder.footer = " ".join([*notes, FULL_SENTENCE])
     return builder.build()
 
 

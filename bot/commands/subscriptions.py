@@ -16,7 +16,7 @@ from bot.clock import parse_zone
 from bot.commands.args import UsageError
 from bot.commands.context import Context
 from bot.commands.due import due
-from bot.commands.format import record_item
+from bot.commands.format import human_date, record_item
 from bot.commands.parse import Command
 from bot.reply import Item, Reply, ReplyBuilder
 from bot.subscription import (
@@ -100,7 +100,7 @@ def _next_items(builder: ReplyBuilder, ctx: Context, sub: dict[str, Any]) -> lis
     items = []
     for day in next_posting_days(sub, ctx.clock(), LOOKAHEAD_DAYS):
         for reminder in due(ctx.catalogue, day, leads_of(sub)):
-            text = f"{day.strftime('%a %d %b %Y')} {sub['time']} — {reminder.text()}"
+            text = f"{human_date(day)} {sub['time']} — {reminder.text()}"
             items.append(record_item(builder, ctx.catalogue, reminder.occurrence.record, text))
             if len(items) >= SHOWN_NEXT:
                 return items

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.i18n import translator
-from bot.reply import Item, Reply
+from bot.reply import BULLET, Item, Reply
 
 
 def item_line(item: Item) -> str:
-    return f"• {item.visible()}"
+    return BULLET + item.visible()
 
 
 def sources_heading(reply: Reply) -> str:
