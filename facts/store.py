@@ -217,7 +217,8 @@ class Catalogue:
         hits = self.ids_with_all(query_words)
         if not hits:
             return 0, []
-        hits = {i for i in hits if self.by_id[i].same_as not in hits}
+        # an anniversary restates its founding event (``event``) as a figure may restate a deal (``same_as``)
+        hits = {i for i in hits if _restates(self.by_id[i]) not in hits}
         shown: set[str] | None = None
         for word in query_words:
             ids = self.shown_words.get(word, set())
@@ -311,6 +312,10 @@ def hidden_text(record: Any) -> str:
     parts = [record.note or "", record.correction or "", getattr(record, "derived", None) or ""]
     parts.extend(c.quote for c in record.cite)
     return " ".join(parts)
+
+
+def _restates(record: Any) -> str | None:
+    return record.same_as or getattr(record, "event", None)
 
 
 def name_text(record: Any) -> str:

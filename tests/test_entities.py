@@ -335,3 +335,9 @@ def test_projects_lists_the_newest_20_and_says_how_many_more(make_ctx, catalogue
     assert len(items) == 20
     assert reply.footer.startswith("Status is as of the source's date")
     assert " 11 more, older: add a word" in reply.footer  # 30 synthetic + the Turkistan plant = 31
+
+
+def test_an_anniversary_is_not_listed_beside_the_event_it_restates(ask):
+    ids = [i.record_id for s in ask("/search diplomatic relations 1992").sections for i in s.items]
+    assert "evt-1992-01-28-diplomatic-relations" in ids
+    assert "ann-1992-01-28-diplomatic-relations" not in ids  # the same founding fact, as an anniversary
