@@ -89,11 +89,23 @@ def test_dated_events_are_in_with_their_day_place_and_source(catalogue):
     assert visit.decoded("DTSTART") == date(2024, 6, 12)
     assert str(visit["SUMMARY"]) == record.title
     assert str(visit["LOCATION"]) == record.place
-    assert "The Astana Times, Jun 2024 · 001_54d0e5a8ce81d746.txt" in str(visit["DESCRIPTION"])
+    assert "Source: The Astana Times, Jun 2024 — “" in str(visit["DESCRIPTION"])
     assert record.cite[0].quote in str(visit["DESCRIPTION"])
     # every dated event of the catalogue, and nothing else
     day_events = {e.id for e in catalogue.of_kind("event") if e.date.precision == "day"}
     assert {uid.removesuffix("@kazkor") for uid in events if uid.startswith("evt-")} == day_events
+
+
+def test_descriptions_name_sources_as_answers_do_never_by_file(catalogue):
+    """A calendar reader sees "unattributed article, Aug 2021", as in chat answers, not the seed's file
+    name or the data's "Unnamed outlet"."""
+    events = events_of(public(catalogue))
+    hong = str(events["evt-2021-08-15-hong-beom-do-repatriation@kazkor"]["DESCRIPTION"])
+    assert "Source: unattributed article, Aug 2021 — “Towards the end of the summit" in hong
+    assert "Source: Ministry of Patriots and Veterans Affairs of the Republic of Korea, 15 Aug 2021 " in hong
+    for uid, event in events.items():
+        description = str(event["DESCRIPTION"])
+        assert ".txt" not in description and "Unnamed outlet" not in description, uid
 
 
 def test_month_and_year_only_items_are_left_out_and_the_calendar_says_so(catalogue):

@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.commands.due import MILESTONE_EVERY, Occurrence, Reminder, observed_on
-from bot.commands.format import ordinal
+from bot.commands.format import ordinal, source_label
 from bot.feeds.version import data_version
 from bot.subscription import leads_of, local_now, posting_time, tz_of
 from facts.model import Anniversary
@@ -79,7 +79,7 @@ def _description(catalogue: Any, record: Any) -> str:
     for citation in record.cite:
         source = catalogue.sources[citation.source]
         where = f" {source.url}" if source.url else ""
-        lines.append(f"Source: {catalogue.source_label(citation.source)}{where} — “{citation.quote}”")
+        lines.append(f"Source: {source_label(source)}{where} — “{citation.quote}”")
     lines.append(f"Record {record.id}; the sentence behind it: /source {record.id}")
     return "\n".join(lines)
 
