@@ -51,12 +51,15 @@ def test_the_chart_draws_the_turnover_and_investment_figures_of_the_facts(catalo
     assert labels[2022] == f">$6bn\n2022 [{numbers['korea-post-2023-09']}]"
     assert labels[2023] == (
         f"$6bn\n2023 [{numbers['astana-times-2024-06']}][{numbers['diplomacy-journal-2024-09']}]"
+        "\n(year inferred)"  # 001 and 002 give "$6 billion" with no year
     )
+    # 004: Tokayev "shared the number USD 4 Billion" at the Aug 2021 press conference, for no stated period
+    assert labels[2021] == f"$4bn\nAug 2021 [{numbers['seoul-summit-2021-08']}]\n(period not given)"
     assert dict((sid, label) for _, sid, label in data.sources)["diplomacy-journal-2024-09"] == (
         "Diplomacy Journal, Sep 2024"
     )
     assert data.data_to() == "Figures up to 2024; sources up to Sep 2024"
-    assert "2023 trade turnover US$6bn" in alt_text(data)
+    assert "Aug 2021 trade turnover US$4bn (period not given), 2022 trade turnover >US$6bn" in alt_text(data)
 
 
 def test_figures_that_disagree_for_a_year_stand_side_by_side():
@@ -117,9 +120,9 @@ def test_trade_chart_answers_with_the_figures_as_text_and_the_png_attached(ask):
     reply = ask("/trade chart")
     assert reply.kind == "answer"
     assert lines(reply)[:3] == [
-        "2021 trade turnover: US$4 billion",
+        "Aug 2021 trade turnover: US$4 billion (period not given)",
         "2022 trade turnover: more than US$6 billion",
-        "2023 trade turnover: US$6 billion",
+        "2023 trade turnover: US$6 billion (year inferred)",
     ]
     (picture,) = reply.attachments
     assert picture.filename == "kazkor-trade-chart.png" and picture.is_image

@@ -54,7 +54,7 @@ def test_telegram_sends_the_chart_as_a_photo_and_the_calendar_as_a_document(tmp_
             )
             # the text (what the chart shows, with sources) went first
             text = [m for m in fake.sent if m.chat_id == GROUP]
-            assert text and "2023 trade turnover: US$6 billion" in text[0].visible_text
+            assert text and "2023 trade turnover: US$6 billion (year inferred)" in text[0].visible_text
             assert text[-1].message_id < photo.message_id
 
             fake.push_command(GROUP, "/calendar", chat_type="group", user_id=1002)
@@ -73,11 +73,13 @@ def test_slack_shares_the_chart_with_alt_text_and_the_calendar_file(tmp_path, ma
         async with slack_running(tmp_path, ctx) as (fake, runtime, http):
             status, _, body = await post_command(http, runtime, fake, "/trade", "chart", "chart")
             assert status == 200 and body["response_type"] == "in_channel"
-            assert "2021 trade turnover: US$4 billion" in body["text"]
+            assert "Aug 2021 trade turnover: US$4 billion (period not given)" in body["text"]
             (chart,) = await fake.wait_for_files(1, TIMEOUT)
             assert chart.filename == "kazkor-trade-chart.png" and chart.channel_id == "C0KAZKOR"
             assert Image.open(io.BytesIO(chart.data)).size == (WIDTH_PX, HEIGHT_PX)
-            assert chart.alt_txt.startswith("Trade turnover by year: 2021 trade turnover US$4bn")
+            assert chart.alt_txt.startswith(
+                "Trade turnover by year: Aug 2021 trade turnover US$4bn (period not given)"
+            )
             assert chart.initial_comment.endswith("Figures up to 2024; sources up to Sep 2024.")
             called = [method for method, _ in fake.requests]
             assert called.count("files.getUploadURLExternal") == 1

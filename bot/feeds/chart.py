@@ -30,6 +30,11 @@ METRIC_NAMES = {
 }
 COLOURS = {"trade_turnover": "#1f77b4", "investment_cumulative": "#2ca02c", "investment_annual": "#ff7f0e"}
 _BOUND_MARK = {"exact": "", "more_than": ">", "at_least": "≥", "about": "~"}
+# Amounts over a year: one dated to a month was said that month for a period the source does not give
+# (Aug 2021's US$4 billion), so the bar says so rather than pass it off as the year's total.
+YEARLY_METRICS = ("trade_turnover", "investment_annual")
+PERIOD_NOT_GIVEN = "period not given"
+YEAR_INFERRED = "year inferred"
 WIDTH_PX, HEIGHT_PX, DPI = 1200, 720, 100
 
 
@@ -41,15 +46,24 @@ class Bar:
     qualifier: str  # exact, more_than, at_least, about
     refs: tuple[int, ...]  # numbers into ChartData.sources
     record_ids: tuple[str, ...]
+    when: str = ""  # the date as the sources give it ("Aug 2021"); empty: the year
+    caveat: str = ""  # PERIOD_NOT_GIVEN, YEAR_INFERRED or empty
 
     @property
     def billions(self) -> float:
         return self.value / 1e9
 
+    def words(self, value: str, sep: str = ": ") -> str:
+        """The bar in a sentence: ``Aug 2021 trade turnover: US$4 billion (period not given)``."""
+        text = f"{self.when or self.year} {METRIC_NAMES[self.metric]}{sep}{value}"
+        return f"{text} ({self.caveat})" if self.caveat else text
+
     def label(self) -> str:
-        """What is written on the bar: bound, value, year and sources: ``>$8bn`` / ``2023 [3]``."""
+        """What is written on the bar: bound, value, date and sources: ``>$8bn`` / ``2023 [3]``, with
+        the caveat on a third line."""
         marks = "".join(f"[{n}]" for n in self.refs)
-        return f"{_BOUND_MARK[self.qualifier]}${self.billions:g}bn\n{self.year} {marks}"
+        text = f"{_BOUND_MARK[self.qualifier]}${self.billions:g}bn\n{self.when or self.year} {marks}"
+        return f"{text}\n({self.caveat})" if self.caveat else text
 
 
 @dataclass(frozen=True)
@@ -92,7 +106,9 @@ def chart_data(catalogue: Any) -> ChartData:
             for (year, value, qualifier), figures in sorted(statements.items()):
                 sources = sorted({s for f in figures for s in f.sources}, key=lambda s: (s not in numbers, s))
                 refs = tuple(sorted(numbers.setdefault(s, len(numbers) + 1) for s in sources))
-                bars.append(Bar(metric, year, value, qualifier, refs, tuple(f.id for f in figures)))
+                when, caveat = _dated(metric, figures)
+                ids = tuple(f.id for f in figures)
+                bars.append(Bar(metric, year, value, qualifier, refs, ids, when, caveat))
                 years[year] = years.get(year, 0) + 1
             conflicts += [f"{METRIC_NAMES[metric]} {year}" for year, n in sorted(years.items()) if n > 1]
         panels.append((title, tuple(sorted(bars, key=lambda b: (b.year, metrics.index(b.metric))))))
@@ -107,13 +123,22 @@ def chart_data(catalogue: Any) -> ChartData:
     )
 
 
+def _dated(metric: str, figures: list[Any]) -> tuple[str, str]:
+    """The date the bar shows when it is not just the year, and what the sources leave open."""
+    dates = {f.as_of for f in figures}
+    (only,) = dates if len(dates) == 1 else (None,)
+    if metric in YEARLY_METRICS and only is not None and only.month:
+        return only.human(), PERIOD_NOT_GIVEN
+    if all(f.inferred for f in figures):
+        return "", YEAR_INFERRED
+    return "", ""
+
+
 def alt_text(data: ChartData) -> str:
     """The chart in words, for screen readers (Slack alt text) and captions."""
     parts = []
     for title, bars in data.panels:
-        said = ", ".join(
-            f"{b.year} {METRIC_NAMES[b.metric]} {_BOUND_MARK[b.qualifier]}US${b.billions:g}bn" for b in bars
-        )
+        said = ", ".join(b.words(f"{_BOUND_MARK[b.qualifier]}US${b.billions:g}bn", " ") for b in bars)
         parts.append(f"{title}: {said or 'no figures'}.")
     return " ".join(parts)
 
@@ -178,7 +203,11 @@ def _panel(axes: Any, title: str, bars: tuple[Bar, ...]) -> None:
         axes.text(
             x, bar.billions + top * 0.02, bar.label(), ha="center", va="bottom", fontsize=9, parse_math=False
         )
-    axes.set_xticks(range(len(years)), [str(y) for y in years])
+    ticks = []
+    for year in years:  # a year whose bars are all dated to a month ("Aug 2021") is named so
+        whens = {b.when for b in bars if b.year == year}
+        ticks.append(whens.pop() if len(whens) == 1 and "" not in whens else str(year))
+    axes.set_xticks(range(len(years)), ticks)
     axes.set_ylim(0, top * 1.3)
     axes.set_ylabel("US$ billion")
     axes.grid(axis="y", alpha=0.3)

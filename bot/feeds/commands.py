@@ -132,8 +132,7 @@ def trade_chart(ctx: Context) -> Reply:
         items = []
         for bar in bars:
             figure = catalogue.by_id[bar.record_ids[0]]
-            text = f"{bar.year} {METRIC_NAMES[bar.metric]}: {figure_value(figure)}"
-            items.append(Item(text, bar.refs, bar.record_ids[0]))
+            items.append(Item(bar.words(figure_value(figure)), bar.refs, bar.record_ids[0]))
         note = None
         if any(c.startswith(tuple(METRIC_NAMES[b.metric] for b in bars)) for c in data.conflicts):
             note = "Sources differ for the same year: both are drawn side by side."
