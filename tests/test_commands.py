@@ -245,8 +245,13 @@ def test_upcoming_marks_the_35th_anniversary_of_diplomatic_relations_as_a_milest
 
 def test_upcoming_with_nothing_due_says_so_in_good_english(ask):
     reply = ask("/upcoming 1", when="2024-11-01T09:00:00+05:00")
-    assert lines(reply) == ["No anniversaries or events in the next 1 day."]
-    assert reply.footer == "Look further ahead: /upcoming 366. Sources up to Sep 2024."
+    assert [i.text for i in section(reply, "Nothing due").items] == [
+        "No anniversaries or events in the next 1 day."
+    ]
+    # and the first one after the window, so "nothing" is not the whole answer
+    (after,) = section(reply, "Next after that").items
+    assert after.text == "28 Jan 2025 — 33rd anniversary of diplomatic relations (28 Jan 1992)"
+    assert reply.footer == "Look further ahead: /upcoming 366. Sources up to Aug 2021."
 
 
 def test_upcoming_shows_month_and_year_dates_without_a_made_up_day(ask):

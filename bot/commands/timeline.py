@@ -105,8 +105,19 @@ def upcoming(args: tuple[str, ...], ctx: Context) -> Reply:
     if not found and not year_only:
         plural = "s" * (days != 1)
         builder.section("Nothing due", [Item(f"No anniversaries or events in the next {days} day{plural}.")])
-        builder.dated(latest_source_date(catalogue))
-        builder.footer = " ".join(hints + [f"Look further ahead: /upcoming {MAX_DAYS}"])
+        # the first one after the window, so "nothing" is not the whole answer
+        after = occurrences_between(
+            catalogue, end + timedelta(days=1), end + timedelta(days=MAX_DAYS), limit=1
+        )
+        if after:
+            occ = after[0]
+            builder.section(
+                "Next after that",
+                [record_item(builder, catalogue, occ.record, *occurrence_lines(occ, catalogue, today))],
+            )
+        else:
+            builder.dated(latest_source_date(catalogue))
+        builder.footer = " ".join(hints + [f"Look further ahead: /upcoming {MAX_DAYS}."])
         return builder.build()
     if found:
         items = [
