@@ -391,3 +391,47 @@ def test_state_writes_from_commands_never_run_on_the_event_loop():
 
     asyncio.run(scenario())
     assert "subscribe" in STATE_COMMANDS and seen == [False]
+
+
+def test_kazkor_run_starts_past_planted_bad_records_names_them_and_serves_the_other_channels(tmp_path):
+    """Bad records planted in the database (as an older kazkor, a hand edit or an unloadable zone leave
+    them) do not stop `kazkor run`: each is logged once with its id, the good channel is scheduled and
+    answered, and `kazkor run` stops cleanly."""
+    from tests.running import clean_env, free_port, start_kazkor, wait_sync
+
+    state = tmp_path / "state.json"
+    store = open_store(state)
+    store.save_subscription(_sub("-100GOOD"))
+    with store._writer.begin() as conn:
+        for channel, when, zone, doc in (
+            ("-100TIME", "99:99", "UTC", '{"time": "99:99", "tz": "UTC"}'),
+            ("-100ZONE", "09:00", "Mars/Olympus", '{"time": "09:00", "tz": "Mars/Olympus"}'),
+            ("-100JUNK", "09:00", "UTC", "[[[["),
+        ):
+            conn.exec_driver_sql(
+                "INSERT INTO subscriptions VALUES ('telegram', ?, ?, ?, 1, ?)", (channel, when, zone, doc)
+            )
+    store.close()
+    with FakeTelegram.run_in_thread() as telegram:
+        env = clean_env(KAZKOR_DB=str(state), PORT=str(free_port()), KAZKOR_HOST="127.0.0.1",
+                        TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.base_url)  # fmt: skip
+        proc = start_kazkor("run", env=env)
+        try:
+            wait_sync(lambda: telegram.calls["getUpdates"] >= 1, 30, "Telegram polling", proc)
+            telegram.push_command(-100, "/subscriptions", chat_type="supergroup")
+            (answer,) = telegram.wait_for_sent_sync(1, 20)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "This channel gets no reminders" in answer.visible_text  # commands are served
+    assert "Traceback" not in err
+    for line in (
+        "skipping a bad record: subscription telegram:-100TIME: time '99:99' is not HH:MM",
+        "skipping a bad record: subscription telegram:-100ZONE: time zone 'Mars/Olympus' is not known",
+        "skipping a bad record: subscription telegram:-100JUNK: the stored record does not parse",
+    ):
+        assert err.count(line) == 1, err
+    # jobs for 09:00 Almaty (the good channel) and 09:00 UTC (the unparsable row's columns: its job skips
+    # it); none for 99:99 or Mars/Olympus, which once stopped the scheduler
+    assert "reminders: scheduler started with 2 job(s)" in err and "ZoneInfoNotFoundError" not in err

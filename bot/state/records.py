@@ -115,5 +115,15 @@ class Subscription:
         }
 
 
+def usable_fire_time(time: Any, tz: Any) -> bool:
+    """A (HH:MM, zone) a scheduler job can be built for (the columns of a bad record may not be)."""
+    try:
+        _check_time(time)
+        _check_zone(tz)
+    except ValueError:
+        return False
+    return True
+
+
 def encode(doc: dict[str, Any]) -> str:
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.state import schema
 from bot.state.engine import WRITE, make_engine, normalise_url
-from bot.state.records import BadRecord, Subscription, encode
+from bot.state.records import BadRecord, Subscription, encode, usable_fire_time
 from bot.state.schema import channel_settings, ledger, meta, subscriptions
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,8 @@ class StateStore:
         if platforms is not None:
             query = query.where(subscriptions.c.platform.in_(sorted(platforms)))
         with self.engine.connect() as conn:
-            return {(row.time, row.tz) for row in conn.execute(query)}
+            times = {(row.time, row.tz) for row in conn.execute(query)}
+        return {at for at in times if usable_fire_time(*at)}
 
     def subscription(self, platform: str, channel: str) -> dict[str, Any] | None:
         query = select(subscriptions).where(
