@@ -433,7 +433,9 @@ class SlackFrontEnd:
             return
         user = event.get("user", "")
         started = time.perf_counter()
-        await client.views_publish(user_id=user, view=home_view(home(PLATFORM, self.ctx)))
+        # home() reads every subscription of the workspace from the state database: off the loop
+        view = home_view(await asyncio.to_thread(home, PLATFORM, self.ctx))
+        await client.views_publish(user_id=user, view=view)
         if self.replies.observe is not None:
             self.replies.observe(PLATFORM, "other", time.perf_counter() - started)
 
@@ -468,7 +470,7 @@ class SlackFrontEnd:
             user,
             {"chat_type": chat_type_of(channel), "thread": None, "is_admin": admin},
         )
-        reply = dispatch(command, self.ctx)
+        reply = await asyncio.to_thread(dispatch, command, self.ctx)  # it writes the state database
         if not reply.public:  # a refusal or a bad choice: shown in the modal, which stays open
             await ack(response_action="errors", errors={"time": reply.title[:150]})
             return
