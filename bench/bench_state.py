@@ -421,6 +421,132 @@ def part_kills(args) -> None:
     )
 
 
+# -- two replicas on PostgreSQL, the leader SIGKILLed again and again ---------------------------------
+
+
+def part_replicas(args) -> None:
+    """N Telegram chats + N Slack channels subscribed at 00:00 UTC (already past today: the elected
+    replica's catch-up posts them), an event seven days ahead added with the fact store so one reminder
+    is due today whatever the date. Two `kazkor run` replicas (Telegram webhook mode) share one
+    PostgreSQL; the leader is SIGKILLed at random moments while posts go out, and restarted as a follower
+    so two replicas always run. Counted from what the stand-ins accepted."""
+    from bot.state.leader import LOCK_KEY
+    from facts.store import FactStore
+
+    n = args.replica_size
+    rng = random.Random(20)
+    today = datetime.now(UTC).date()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        database("postgresql", Path(tmp)) as (url, db, extra),
+        FakeTelegram.run_in_thread(rate_limit_global_per_s=TELEGRAM_LIMIT) as tg,
+        FakeSlack.run_in_thread(rate_limit_per_channel_per_s=1) as sl,
+    ):
+        store = StateStore(url)
+        subs = [sub("telegram", str(-1004000000000 - i), "00:00") for i in range(n)]
+        subs += [sub("slack", f"D{i:07d}", "00:00") for i in range(n)]
+        store.save_subscriptions([{**s, "tz": "UTC"} for s in subs])
+        event = {
+            "id": "evt-bench-replicas",
+            "summary": "A bench event.",
+            "title": "Bench event",
+            "type": "other",
+            "date": date.fromordinal(today.toordinal() + 7).isoformat(),
+            "place": "Almaty",
+            "cite": [{"source": "mofa-rok", "quote": "A bench."}],
+        }
+        FactStore(Path(tmp) / "state.facts.json").add_facts("event", [event], load_catalogue())
+
+        def replica(name: str) -> subprocess.Popen:
+            port = _free_port()
+            env = {
+                k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "KAZKOR_"))
+            }
+            env.update(
+                env_for(tg, sl, db, extra),
+                PORT=str(port),
+                KAZKOR_HOST="127.0.0.1",
+                PYTHONPATH=str(ROOT),
+                TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook",
+                TELEGRAM_WEBHOOK_SECRET="bench",
+                KAZKOR_LOG_LEVEL="INFO",
+            )
+            log = open(Path(tmp) / f"replica-{name}.log", "a")  # noqa: SIM115 - closed with the folder
+            return subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "run"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+
+        def leader_pid() -> int | None:
+            from sqlalchemy import text as sql
+
+            with store.engine.connect() as conn:
+                name = conn.execute(
+                    sql(
+                        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                        "WHERE l.locktype = 'advisory' AND l.objid = :k AND l.granted"
+                    ),
+                    {"k": LOCK_KEY},
+                ).scalar()
+            return int(name.split()[3]) if name else None
+
+        def delivered() -> int:
+            return len({m.chat_id for m in list(tg.sent)}) + len({p.channel for p in list(sl.posted)})
+
+        procs = {"a": replica("a"), "b": replica("b")}
+        started = time.monotonic()
+        kills = takeovers = 0
+        takeover_times = []
+        while kills < args.replica_kills and delivered() < 2 * n and time.monotonic() - started < 900:
+            pid = leader_pid()
+            if pid is None:
+                time.sleep(0.05)
+                continue
+            time.sleep(rng.uniform(0.2, 1.5))
+            name = next((k for k, p in procs.items() if p.pid == pid), None)
+            if name is None or procs[name].poll() is not None:
+                continue
+            os.kill(pid, signal.SIGKILL)
+            procs[name].wait(10)
+            kills += 1
+            cut = time.monotonic()
+            procs[name] = replica(name)  # back as a follower: two replicas keep running
+            while time.monotonic() - cut < 60:
+                new = leader_pid()
+                if new is not None and new != pid:
+                    takeover_times.append(time.monotonic() - cut)
+                    takeovers += 1
+                    break
+                time.sleep(0.05)
+        while delivered() < 2 * n and time.monotonic() - started < 900:
+            before = delivered()
+            time.sleep(10)
+            if delivered() == before:
+                break
+        took = time.monotonic() - started
+        for proc in procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            proc.wait(30)
+        counts = Counter(f"t{m.chat_id}" for m in list(tg.sent)) + Counter(
+            f"s{p.channel}" for p in list(sl.posted)
+        )
+        pending = store.unconfirmed_claims()
+        sent = len(store.ledger())
+        store.close()
+    dup = sum(1 for c in counts.values() if c > 1)
+    lost = 2 * n - len(counts)
+    print(
+        f"replicas: 2 `kazkor run` on PostgreSQL, {2 * n} posts, leader SIGKILLed {kills} times "
+        f"({took:.0f} s): duplicated {dup}, lost {lost}, unconfirmed claims (in flight at a kill) "
+        f"{len(pending)}, ledger sent {sent}; takeovers {takeovers}, takeover time max "
+        f"{max(takeover_times, default=0):.1f} s, median {statistics.median(takeover_times or [0]):.1f} s"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="fanout,subscribe,ready,scheduled,kills")
@@ -430,6 +556,8 @@ def main() -> int:
     parser.add_argument("--subs", type=int, default=10_000)
     parser.add_argument("--scheduled-subs", type=int, default=1_000)
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--replica-size", type=int, default=300, help="chats and channels each (600 posts)")
+    parser.add_argument("--replica-kills", type=int, default=20)
     args = parser.parse_args()
     args.backends = args.backends.split(",")
     args.sizes = [int(x) for x in args.sizes.split(",")]
@@ -445,6 +573,7 @@ def main() -> int:
             "ready": part_ready,
             "scheduled": part_scheduled,
             "kills": part_kills,
+            "replicas": part_replicas,
         }[part](args)
         print(flush=True)
     return 0
