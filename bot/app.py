@@ -17,12 +17,12 @@ import time
 from bot.bootstrap.runtime import Runtime, build_runtime
 from bot.commands import Context
 from bot.config import Config
+from bot.exits import EXIT_FAILURE, EXIT_OK
 from bot.frontend import AuthFailed
 from bot.service import Service
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILURE = 0, 1
 STOP_BUDGET = 9.0  # seconds for stopping everything (systemd/Docker wait 10 s before SIGKILL)
 STOP_STEP = 5.0  # at most this long for one service
 

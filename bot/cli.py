@@ -24,6 +24,7 @@ from bot.commands import Context, handle_text
 from bot.commands.due import DEFAULT_LEADS, due
 from bot.commands.format import human_date
 from bot.config import Config, ConfigError
+from bot.exits import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from bot.feeds.calendar import FEEDS
 from bot.i18n import LANGUAGES
 from bot.ops.doctor import run_doctor
@@ -32,9 +33,6 @@ from bot.reply import Reply
 from facts import coverage
 from facts.model import DataError
 from facts.store import RECORD_KINDS, FactStore, load_catalogue
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-EXIT_INTERRUPTED = 130  # the shell's convention for a process stopped by Ctrl-C (128 + SIGINT)
 
 NO_PLATFORM_MESSAGE = """\
 kazkor run: no platform is configured, so there is nothing to serve.

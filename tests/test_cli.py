@@ -1,34 +1,28 @@
-"""The command line as a user runs it: a real subprocess of the installed `kazkor` entry point."""
+"""The command line as a user runs it: ``bot.cli.main(argv)`` in this process with the user's environment,
+and a few smoke tests through the installed `kazkor` script as a real process."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
+from tests.cli_kit import Ran, clean_env, run_cli, run_installed
 from tests.conftest import open_store
 
 
-def kazkor(*args: str, env_extra: dict | None = None, stdin: str | None = None, tmp_path=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "KAZKOR_"))}
-    if tmp_path is not None:
-        env["KAZKOR_DB"] = str(tmp_path / "state.json")
+def kazkor(
+    *args: str, env_extra: dict | None = None, stdin: str | None = None, tmp_path=None, installed=False
+) -> Ran:
+    """``kazkor ARGS`` in this process; ``installed``: as its own process through the installed script."""
+    env = clean_env({"KAZKOR_DB": str(tmp_path / "state.json")} if tmp_path is not None else None)
     env.update(env_extra or {})
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=stdin,
-        timeout=60,
-    )
+    return (run_installed if installed else run_cli)(*args, env=env, stdin=stdin)
 
 
 def test_ask_prints_the_plain_reply(tmp_path):
-    result = kazkor("ask", "/agreements 2024", tmp_path=tmp_path)
+    result = kazkor("ask", "/agreements 2024", tmp_path=tmp_path, installed=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Agreements signed in 2024 (14)")
     assert "\n12 Jun 2024 — President Yoon Suk Yeol's state visit to Astana and negotiations" in result.stdout
@@ -44,7 +38,7 @@ def test_ask_with_a_bad_year_prints_a_hint_and_exits_2(tmp_path):
 
 
 def test_console_answers_each_line_and_leaves_on_quit(tmp_path):
-    result = kazkor("console", stdin="/timeline 2023\n\n/quit\n/trade\n", tmp_path=tmp_path)
+    result = kazkor("console", stdin="/timeline 2023\n\n/quit\n/trade\n", tmp_path=tmp_path, installed=True)
     assert result.returncode == 0
     assert "20 Sep 2023 — Kassym-Jomart Tokayev meets Yoon Suk Yeol in New York" in result.stdout
     assert "trade and investment" not in result.stdout  # nothing after /quit

@@ -7,10 +7,10 @@ an operator runs it, with the stand-in platforms in a thread. Every wait is boun
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
-import subprocess
-import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,9 +19,11 @@ import aiohttp
 from aiohttp import web
 
 from bot.config import Config
+from bot.ops.doctor import run_doctor
 from bot.ops.health import DISCONNECTED_LIMIT, SCHEDULER_GRACE, Monitor
 from bot.ops.metrics import Metrics
 from bot.ops.routes import add_ops_routes
+from tests.cli_kit import Ran, clean_env, run_cli, run_installed
 from tests.conftest import open_store
 from tests.standins.slack_api import FakeSlack
 from tests.standins.telegram_api import FakeTelegram
@@ -205,18 +207,12 @@ def test_metrics_reject_unknown_reminder_outcomes():
 # -- kazkor doctor ----------------------------------------------------------------------------------
 
 
-def _doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("KAZKOR_", "TELEGRAM_", "SLACK_"))}
-    base.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost", PYTHONIOENCODING="utf-8")
-    base["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), base.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "doctor"],
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-    )
+def _doctor(env: dict[str, str], *, installed: bool = False) -> Ran:
+    """``kazkor doctor`` with ``env`` set: in this process, or through the installed script."""
+    full = clean_env({"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost", **env})
+    if installed:
+        full["PYTHONIOENCODING"] = "utf-8"
+    return (run_installed if installed else run_cli)("doctor", env=full)
 
 
 def _platform_env(tg: FakeTelegram, slack: FakeSlack, state: Path) -> dict[str, str]:
@@ -236,7 +232,7 @@ def test_doctor_all_good(tmp_path):
     store.save_subscription({"platform": "slack", "channel": "C1", "time": "09:00", "tz": "Asia/Almaty"})
     store.close()
     with FakeTelegram.run_in_thread() as tg, FakeSlack.run_in_thread() as slack:
-        result = _doctor(_platform_env(tg, slack, state))
+        result = _doctor(_platform_env(tg, slack, state), installed=True)
         assert tg.calls["getMe"] == 1 and slack.calls["auth.test"] == 1
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
@@ -301,19 +297,18 @@ def test_doctor_wrong_token_exits_1_with_a_fix_and_no_token(tmp_path):
 
 
 def test_doctor_unreachable_platform_is_bounded(tmp_path):
-    """A platform that never answers fails within the 5 s timeout, with a network hint."""
+    """A platform that never answers fails within the probe timeout, with a network hint."""
+    env = {"KAZKOR_DB": str(tmp_path / "state.json")}
     with FakeTelegram.run_in_thread() as tg:
         tg.delay_next("getMe", 30)
-        result = _doctor(
-            {
-                "TELEGRAM_BOT_TOKEN": tg.token,
-                "TELEGRAM_API_URL": tg.base_url,
-                "KAZKOR_DB": str(tmp_path / "state.json"),
-            }
-        )
-    assert result.returncode == 1
-    assert "✗ telegram: getMe at 127.0.0.1" in result.stdout and "no answer within 5 s" in result.stdout
-    assert "fix: check that this machine can reach" in result.stdout
+        env.update(TELEGRAM_BOT_TOKEN=tg.token, TELEGRAM_API_URL=tg.base_url)
+        out = io.StringIO()
+        started = time.monotonic()
+        status = run_doctor(Config.from_env(env), out, probe_timeout=0.5)
+        took = time.monotonic() - started
+    assert status == 1 and took < 5  # bounded by the probe timeout, not by the 30 s delay
+    assert "✗ telegram: getMe at 127.0.0.1" in out.getvalue() and "no answer within 0.5 s" in out.getvalue()
+    assert "fix: check that this machine can reach" in out.getvalue()
 
 
 def test_doctor_reports_an_old_state_file_that_cannot_be_migrated_and_leaves_it(tmp_path):
