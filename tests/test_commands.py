@@ -496,6 +496,29 @@ def test_unknown_command_points_to_help(ask):
 def test_huge_input_is_refused_politely(ask):
     reply = ask("/search " + "x" * (MAX_INPUT + 10))
     assert reply.kind == "usage" and re.match(r"That message is \d+ characters long", reply.title)
+    # the hint is an example of the command that was typed, not of another one
+    assert lines(reply) == ["/search BAKAD"]
+    assert lines(ask("/kazkor who " + "x" * MAX_INPUT)) == ["/who Arystanov"]
+    assert lines(ask("x" * (MAX_INPUT + 1))) == ["/agreements 2024"]  # no command named: a general one
+
+
+def test_huge_input_is_refused_in_the_channels_language(make_ctx, state):
+    import dataclasses
+
+    from bot.commands import handle_text
+
+    ctx = dataclasses.replace(make_ctx(), state=state)
+    assert handle_text("/language ru", ctx).kind == "answer"
+    reply = handle_text("/upcoming " + "9" * MAX_INPUT, ctx)
+    assert reply.kind == "usage" and reply.lang == "ru"
+    assert section(reply, "Попробуйте").items[0].text == "/upcoming 60"
+
+
+def test_platforms_hint_with_the_typed_commands_example():
+    from bot.platforms.inbound import parse_text
+
+    reply = parse_text("/timeline " + "x" * MAX_INPUT, platform="telegram", channel="-1", user="1")
+    assert reply.kind == "usage" and lines(reply) == ["/timeline 2024"]
 
 
 def test_a_failing_handler_gives_a_short_apology_not_a_traceback(ask, monkeypatch):

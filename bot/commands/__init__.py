@@ -17,7 +17,7 @@ from bot.commands.format import latest_source_date
 from bot.commands.language import SUMMARY as LANGUAGE_SUMMARY
 from bot.commands.language import language, localized
 from bot.commands.lookup import search, source
-from bot.commands.parse import Command, ParseError, parse
+from bot.commands.parse import PARSE_EXAMPLE, Command, ParseError, parse
 from bot.commands.projects import projects
 from bot.commands.subscriptions import subscribe, subscriptions, unsubscribe
 from bot.commands.timeline import timeline, upcoming
@@ -198,7 +198,10 @@ def handle_text(text: str, ctx: Context, *, lang: str | None = None, **where: st
     try:
         command = parse(text, **where)
     except ParseError as exc:
-        return usage(str(exc), "/agreements 2024", ctx.speaking(lang).tr if lang else ctx.tr)
+        # the hint shows the typed command's own example, in the language its answer would have had
+        spec = table(ctx).get(ALIASES.get(exc.name, exc.name))
+        tr = ctx.speaking(lang).tr if lang else localized(Command(exc.name, (), **where), ctx).tr
+        return usage(str(exc), spec.example if spec else PARSE_EXAMPLE, tr)
     if lang:
         command = dataclasses.replace(command, extra={**command.extra, "lang": lang})
     return dispatch(command, ctx)

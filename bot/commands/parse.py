@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 MAX_INPUT = 500  # characters; longer input is refused with a hint rather than parsed
+PARSE_EXAMPLE = "/agreements 2024"  # the hint for text that names no command
 # Characters no one means to type into a command: control characters (an ANSI escape echoed back would
 # drive the reader's terminal) and invisible format characters (a zero-width space pasted before
 # "/trade" would make it look unknown while it looks right), among them the bidirectional controls
@@ -43,7 +44,13 @@ class Command:
 
 
 class ParseError(ValueError):
-    pass
+    def __init__(self, message: str, name: str = "") -> None:
+        super().__init__(message)
+        self.name = name  # the command the refused text began with ("" if none): its example is the hint
+
+
+def _name(head: str) -> str:
+    return head.lstrip("/").split("@", 1)[0].lower()
 
 
 def parse(
@@ -53,12 +60,18 @@ def parse(
     ``/kazkor agreements 2024`` (for Slack workspaces where a short name is taken)."""
     text = clean(text).strip()
     if len(text) > MAX_INPUT:
-        raise ParseError(f"That message is {len(text)} characters long; commands are at most {MAX_INPUT}.")
+        words = text[:80].split()  # enough for "/kazkor search": never split the whole of a huge text
+        name = _name(words[0]) if words else ""
+        if name == "kazkor" and len(words) > 1:
+            name = _name(words[1])
+        raise ParseError(
+            f"That message is {len(text)} characters long; commands are at most {MAX_INPUT}.", name
+        )
     parts = text.split()
     if not parts:
         return Command("help", (), platform, channel, user)
     head, args = parts[0], parts[1:]
-    name = head.lstrip("/").split("@", 1)[0].lower()
+    name = _name(head)
     if name == "kazkor":
         if not args:
             return Command("help", (), platform, channel, user)

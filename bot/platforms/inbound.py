@@ -14,10 +14,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from bot.commands import ALIASES, Command, Context, parse
+from bot.commands import ALIASES, COMMANDS, Command, Context, parse
 from bot.commands.controls import PRESSABLE, interactive
 from bot.commands.language import language_of
-from bot.commands.parse import ParseError
+from bot.commands.parse import PARSE_EXAMPLE, ParseError
 from bot.commands.payload import Press, decode, derive_key, encode
 from bot.reply import Action, Attachment, Reply, usage
 
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 ADMIN_COMMANDS = frozenset({"subscribe", "unsubscribe", "language"})
 # Commands the subscription feature adds to bot.commands.COMMANDS (registered by its own module).
 SUBSCRIPTION_COMMANDS = ("subscribe", "unsubscribe", "subscriptions")
-PARSE_EXAMPLE = "/agreements 2024"
 
 
 def parse_text(text: str, *, platform: str, channel: str, user: str) -> Command | Reply:
@@ -35,7 +34,8 @@ def parse_text(text: str, *, platform: str, channel: str, user: str) -> Command 
     try:
         return parse(text, platform=platform, channel=channel, user=user)
     except ParseError as exc:
-        return usage(str(exc), PARSE_EXAMPLE)
+        spec = COMMANDS.get(ALIASES.get(exc.name, exc.name))  # the typed command's own example
+        return usage(str(exc), spec.example if spec else PARSE_EXAMPLE)
 
 
 def canonical_name(command: Command) -> str:
