@@ -27,7 +27,6 @@ from bot.config import Config, ConfigError
 from bot.exits import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from bot.feeds.calendar import FEEDS
 from bot.i18n import LANGUAGES
-from bot.ops.doctor import run_doctor
 from bot.render.plain import render_plain
 from bot.reply import Reply
 from facts import coverage
@@ -360,6 +359,10 @@ def cmd_post_due(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    # deferred for start-up cost: the doctor imports the state (SQLAlchemy, ~0.2 s), which `kazkor ask`
+    # must not pay (issue 12)
+    from bot.ops.doctor import run_doctor
+
     return run_doctor(_config())
 
 

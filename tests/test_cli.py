@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -181,8 +183,12 @@ def test_an_old_state_file_that_does_not_parse_is_reported_left_in_place_and_the
 def test_a_state_path_that_cannot_be_created_gets_one_line(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     where = tmp_path / "notes.txt" / "state.json"  # its folder is a file
-    result = kazkor("ask", "/trade", env_extra={"KAZKOR_DB": str(where)})
-    assert result.returncode == 0 and "Trade turnover, newest first" in result.stdout
+    # /trade needs no state: it is not opened, so nothing to warn about
+    trade = kazkor("ask", "/trade", env_extra={"KAZKOR_DB": str(where)})
+    assert trade.returncode == 0 and "Trade turnover, newest first" in trade.stdout
+    assert trade.stderr == ""
+    result = kazkor("ask", "/subscriptions", env_extra={"KAZKOR_DB": str(where)})
+    assert "Reminders need the state file (KAZKOR_DB); this session has none." in result.stdout
     assert result.stderr.startswith(
         f"kazkor: warning: cannot open the state database {where.with_suffix('.sqlite3')}: "
     )
@@ -325,3 +331,38 @@ def test_post_due_beside_a_running_kazkor_is_refused_naming_it_and_the_console_s
         running.release()
     assert len(store.subscriptions()) == 2
     store.close()
+
+
+IMPORTED = (
+    "import sys\nfrom bot.cli import main\nmain(ARGS)\nprint('SQLALCHEMY', 'sqlalchemy' in sys.modules)\n"
+)
+
+
+def _ask_in_process(tmp_path, *args: str) -> str:
+    """`kazkor ask ARGS` in a fresh interpreter (what it imports is the point), reporting SQLAlchemy."""
+    code = IMPORTED.replace("ARGS", repr(["ask", *args]))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
+        env=clean_env({"KAZKOR_DB": str(tmp_path / "state.json")}),
+    )  # fmt: skip
+    assert done.stderr == ""
+    return done.stdout
+
+
+def test_ask_trade_opens_no_state_and_does_not_import_sqlalchemy(tmp_path):
+    """Issue 12: cold `kazkor ask /trade` < 200 ms; SQLAlchemy's import alone is ~0.2 s."""
+    out = _ask_in_process(tmp_path, "/trade")
+    assert "Trade turnover, newest first" in out
+    assert out.strip().endswith("SQLALCHEMY False")
+    assert list(tmp_path.iterdir()) == []  # no state database created for it
+    # a command that needs the state opens it (and so imports SQLAlchemy)
+    saved = _ask_in_process(tmp_path, "/language", "ru")
+    assert "Русский" in saved and saved.strip().endswith("SQLALCHEMY True")
+    # the saved language is read without opening the store: still no SQLAlchemy, answer in Russian
+    help_ru = _ask_in_process(tmp_path, "/help")
+    assert help_ru.startswith("Kazkor отвечает на вопросы о казахстанско-корейских отношениях")
+    assert help_ru.strip().endswith("SQLALCHEMY False")
+    subscribed = kazkor("ask", "/subscribe", "08:00", tmp_path=tmp_path)
+    assert subscribed.returncode == 0, subscribed.stderr
+    listed = kazkor("ask", "/subscriptions", tmp_path=tmp_path)
+    assert "08:00 (Asia/Almaty)" in listed.stdout and listed.stderr == ""

@@ -22,6 +22,12 @@ LAZY_ON_PURPOSE = {
     ("bot/feeds/commands.py", "bot.feeds.chart"),
     # TinyDB's storage class loads when the fact store is first written
     ("facts/store.py", "facts.storage"),
+    # SQLAlchemy (the state's modules) loads when the state is first opened: `kazkor ask /trade` never
+    # opens it (issue 12, < 200 ms cold)
+    ("bot/bootstrap/context.py", "bot.state.opening"),
+    ("bot/bootstrap/context.py", "bot.state.leader"),
+    ("bot/cli.py", "bot.ops.doctor"),
+    ("bot/state/__init__.py", "bot.state"),
 }
 
 

@@ -435,3 +435,64 @@ def test_kazkor_run_starts_past_planted_bad_records_names_them_and_serves_the_ot
     # jobs for 09:00 Almaty (the good channel) and 09:00 UTC (the unparsable row's columns: its job skips
     # it); none for 99:99 or Mars/Olympus, which once stopped the scheduler
     assert "reminders: scheduler started with 2 job(s)" in err and "ZoneInfoNotFoundError" not in err
+
+
+def test_the_peek_reads_settings_as_the_store_saved_them_and_defers_when_it_cannot_tell(tmp_path):
+    """`kazkor ask` reads a channel's language with sqlite3 (bot.state.peek) instead of importing
+    SQLAlchemy; it must agree with the store, and hand over to it whenever it cannot be sure."""
+    from bot.state import schema
+    from bot.state.peek import SCHEMA_VERSION, CannotTell, peek_setting
+
+    assert SCHEMA_VERSION == schema.SCHEMA_VERSION  # a new schema version must revisit the peek
+    config = Config.from_env({"KAZKOR_DB": str(tmp_path / "state.json")})
+    assert peek_setting(config, "console", "console", "language") is None  # no database yet
+    assert not config.sqlite_path.exists()  # and the peek did not create one
+    store = open_state(config)
+    store.save_channel_setting("telegram", "-100A", "language", "kk")
+    store.save_channel_setting("slack", "C1", "calendar_generation", 3)
+    assert peek_setting(config, "telegram", "-100A", "language") == "kk"
+    assert peek_setting(config, "slack", "C1", "calendar_generation") == 3
+    assert peek_setting(config, "slack", "C1", "language") is None
+    store.save_channel_setting("telegram", "-100A", "language", None)
+    assert peek_setting(config, "telegram", "-100A", "language") is None
+    with store.engine.begin() as conn:
+        conn.execute(schema.schema_version.update().values(version=SCHEMA_VERSION + 1))
+    with pytest.raises(CannotTell):
+        peek_setting(config, "telegram", "-100A", "language")
+    store.close()
+    _legacy_file(tmp_path / "state.json")  # an old state file to migrate: only opening does that
+    with pytest.raises(CannotTell):
+        peek_setting(config, "telegram", "-100A", "language")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("meeting at 10\n")
+    with pytest.raises(CannotTell):
+        peek_setting(Config.from_env({"KAZKOR_DB": str(notes)}), "console", "console", "language")
+    assert notes.read_text() == "meeting at 10\n"
+    postgres = Config.from_env({"KAZKOR_STATE_URL": "postgresql://kazkor@127.0.0.1:9/kazkor"})
+    with pytest.raises(CannotTell):
+        peek_setting(postgres, "console", "console", "language")
+
+
+def test_a_lazy_state_is_opened_once_on_first_use_and_shared_by_the_context_copies():
+    from zoneinfo import ZoneInfo
+
+    from bot.commands.context import Context, StateSlot
+
+    ALMATY = ZoneInfo("Asia/Almaty")
+
+    class Store:
+        def channel_setting(self, platform, channel, name):
+            return "ru" if name == "language" else None
+
+    opened = []
+    ctx = Context(catalogue=load_catalogue(), tz=ALMATY)
+    ctx.state = StateSlot(opener=lambda: opened.append(1) or Store())
+    russian = ctx.speaking("ru")  # a copy: opens nothing
+    assert opened == [] and russian.tr.lang == "ru" and ctx.tr.lang == "en"
+    assert russian.channel_setting("telegram", "-1", "language") == "ru"
+    assert isinstance(ctx.state, Store) and ctx.state is russian.state and opened == [1]
+    peeked = Context(catalogue=ctx.catalogue, tz=ALMATY)
+    peeked.state = StateSlot(opener=lambda: opened.append(2), peek=lambda *key: "kk")
+    assert peeked.channel_setting("telegram", "-1", "language") == "kk" and opened == [1]
+    unavailable = Context(catalogue=ctx.catalogue, tz=ALMATY, state=StateSlot(opener=lambda: None))
+    assert unavailable.state is None and unavailable.channel_setting("console", "console", "language") is None

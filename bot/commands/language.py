@@ -44,7 +44,8 @@ def language_of(command: Command, ctx: Context) -> str:
     explicit = language_code(command.extra.get("lang"))
     if explicit:
         return explicit
-    stored = channel_language(ctx.state, command.platform, command.channel)
+    # through the context: a lazily opened state answers this without being opened where it can
+    stored = language_code(ctx.channel_setting(command.platform, command.channel, SETTING))
     if stored:
         return stored
     if command.extra.get("chat_type") == "private":
