@@ -21,7 +21,8 @@ from bot import logs
 from bot.bootstrap.context import BootstrapError, build_context, no_platform
 from bot.clock import local_today, system_clock
 from bot.commands import Context, handle_text
-from bot.commands.due import DEFAULT_LEADS, due
+from bot.commands.args import FIRST_YEAR, LAST_YEAR
+from bot.commands.due import due
 from bot.commands.format import human_date
 from bot.config import Config, ConfigError
 from bot.exits import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
@@ -29,6 +30,7 @@ from bot.feeds.calendar import FEEDS
 from bot.i18n import LANGUAGES
 from bot.render.plain import render_plain
 from bot.reply import Reply
+from bot.subscription import DEFAULT_LEADS
 from facts import coverage
 from facts.model import DataError
 from facts.store import RECORD_KINDS, FactStore, load_catalogue
@@ -122,9 +124,6 @@ def cmd_console(args: argparse.Namespace) -> int:
         print()
 
 
-# Dates the command line accepts: wide enough for any anniversary, narrow enough that adding --days
-# to one can never leave Python's calendar.
-FIRST_YEAR, LAST_YEAR = 1900, 2999
 # post-due posts for "today" in each subscription's zone, which is at most a day off KAZKOR_TZ's.
 POST_DUE_SLACK_DAYS = 1
 

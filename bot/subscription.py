@@ -16,7 +16,7 @@ from bot.frontend import Target
 from bot.i18n import ENGLISH, Translator
 
 DEFAULT_TIME = "09:00"
-DEFAULT_LEADS = [7, 0]
+DEFAULT_LEADS = (7, 0)  # days ahead: a week before, and on the day
 
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 

@@ -69,7 +69,7 @@ def test_reminders_dry_run_prints_each_day(tmp_path):
         (("--date", "20240229"), "argument --date: '20240229' is not a date of the form YYYY-MM-DD"),
         (
             ("--date", "9999-12-31", "--days", "2"),
-            "argument --date: '9999-12-31': give a year from 1900 to 2999",
+            "argument --date: '9999-12-31': give a year from 1900 to 2100",
         ),
         (("--days", "0"), "argument --days: '0' is not a whole number from 1 to 3660, e.g. --days 30"),
         (("--days", "999999999999"), "argument --days: '999999999999' is not a whole number from 1 to 3660"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# The years a command or the command line accepts: wide enough for any anniversary in the data, narrow
+# enough that `kazkor reminders --days` added to one never leaves Python's calendar.
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 

@@ -26,10 +26,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot.commands.format import event_title, human_date, ordinal, short_title
+from bot.subscription import DEFAULT_LEADS
 from facts.model import Anniversary, Event, PartialDate
 from facts.store import Catalogue
 
-DEFAULT_LEADS = (7, 0)
 MILESTONE_EVERY = 5
 
 

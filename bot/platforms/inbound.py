@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib
-import inspect
 import logging
 import time
 from collections import OrderedDict
@@ -77,27 +75,6 @@ class Controls:
 def press_command(press: Press, *, platform: str, channel: str, user: str, **extra: Any) -> Command:
     """A pressed control as the command it stands for."""
     return Command(press.command, press.args, platform, channel, user, extra)
-
-
-def admin_check(name: str) -> Callable[..., Any] | None:
-    """``bot.platforms.admin.<name>`` (``telegram_is_admin`` / ``slack_is_admin``), imported lazily;
-    None while that module does not exist yet (the adapters then fall back to a safe default)."""
-    try:
-        module = importlib.import_module("bot.platforms.admin")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.platforms.admin":
-            raise
-        return None
-    return getattr(module, name, None)
-
-
-async def ask_admin_check(check: Callable[..., Any], **arguments: Any) -> bool:
-    """Call an admin check by keyword, passing only the parameters it declares (so a check that does
-    not need, say, ``chat_type`` keeps working); any other missing parameter is a programming error."""
-    parameters = inspect.signature(check).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        arguments = {name: value for name, value in arguments.items() if name in parameters}
-    return bool(await check(**arguments))
 
 
 FILE_FAILED = "Sorry, the file could not be made. It has been logged; please try again later."

@@ -43,14 +43,13 @@ from bot.commands.home import home
 from bot.commands.payload import EXPIRED, Expired
 from bot.config import Config
 from bot.frontend import AuthFailed
+from bot.platforms.admin import slack_is_admin
 from bot.platforms.inbound import (
     ADMIN_COMMANDS,
     FILE_FAILED,
     SUBSCRIPTION_COMMANDS,
     Controls,
     RenderedReplies,
-    admin_check,
-    ask_admin_check,
     canonical_name,
     needs_admin_check,
     parse_text,
@@ -378,10 +377,7 @@ class SlackFrontEnd:
         return AsyncWebhookClient(response_url, timeout=RESPOND_TIMEOUT, session=self._session).send
 
     async def _is_admin(self, client: AsyncWebClient, user_id: str) -> bool:
-        check = admin_check("slack_is_admin")
-        if check is None or not user_id:  # no admin module yet: nobody may (un)subscribe a channel
-            return False
-        return await ask_admin_check(check, client=client, user_id=user_id, admins=self.config.admins)
+        return await slack_is_admin(client, user_id, self.config.admins)
 
     # --- buttons ---------------------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ from bot.commands.payload import EXPIRED, Expired
 from bot.config import Config
 from bot.frontend import AuthFailed
 from bot.i18n import LANGUAGES, Translator, translator
+from bot.platforms.admin import telegram_is_admin
 from bot.platforms.chat_order import PerChatOrder
 from bot.platforms.inbound import (
     ADMIN_COMMANDS,
@@ -65,8 +66,6 @@ from bot.platforms.inbound import (
     Controls,
     Rendered,
     RenderedReplies,
-    admin_check,
-    ask_admin_check,
     needs_admin_check,
     parse_text,
     press_command,
@@ -456,17 +455,7 @@ class TelegramFrontEnd:
     async def _is_admin(
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, chat_type: str, user_id: int | None
     ) -> bool:
-        check = admin_check("telegram_is_admin")
-        if check is None:  # the admin module is not there yet: only a private chat is one's own
-            return chat_type == ChatType.PRIVATE
-        return await ask_admin_check(
-            check,
-            bot=context.bot,
-            chat_id=chat_id,
-            chat_type=chat_type,
-            user_id=user_id,
-            admins=self.config.admins,
-        )
+        return await telegram_is_admin(context.bot, chat_id, chat_type, user_id, self.config.admins)
 
     async def _send(
         self, context: ContextTypes.DEFAULT_TYPE, message: Message, rendered: Rendered, thread: int | None
