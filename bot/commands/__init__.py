@@ -192,6 +192,11 @@ def _run(command: Command, ctx: Context) -> Reply:
         )
 
 
+def _where(where: dict[str, str]) -> tuple[str, str, str]:
+    """(platform, channel, user) as :func:`parse` defaults them."""
+    return (where.get("platform", "console"), where.get("channel", "console"), where.get("user", "console"))
+
+
 def handle_text(text: str, ctx: Context, *, lang: str | None = None, **where: str) -> Reply:
     """Parse and dispatch a line of user text (``where``: platform, channel, user; ``lang``: answer in
     this language whatever the channel's setting, as ``kazkor console --lang`` does)."""
@@ -200,7 +205,7 @@ def handle_text(text: str, ctx: Context, *, lang: str | None = None, **where: st
     except ParseError as exc:
         # the hint shows the typed command's own example, in the language its answer would have had
         spec = table(ctx).get(ALIASES.get(exc.name, exc.name))
-        tr = ctx.speaking(lang).tr if lang else localized(Command(exc.name, (), **where), ctx).tr
+        tr = ctx.speaking(lang).tr if lang else localized(Command(exc.name, (), *_where(where)), ctx).tr
         return usage(str(exc), spec.example if spec else PARSE_EXAMPLE, tr)
     if lang:
         command = dataclasses.replace(command, extra={**command.extra, "lang": lang})
