@@ -256,9 +256,13 @@ class Delivery:
                 message = f"the state database cannot be read: {type(exc).__name__}: {exc}"
                 log.error("delivery: %s; %d posts not sent (tried again later today)", message, len(keys))
                 return Summary(failed=len(keys), problems=[message])
-        results = await asyncio.gather(
-            *(self._run_platform(platform, group, day) for platform, group in sorted(by_platform.items()))
-        )
+        try:
+            results = await asyncio.gather(
+                *(self._run_platform(platform, group, day) for platform, group in sorted(by_platform.items()))
+            )
+        finally:
+            for key in keys:  # what the ledger said is for this fan-out only (memory stays flat)
+                self._known.pop(key, None)
         total = Summary()
         for result in results:
             total.add(result)

@@ -168,6 +168,10 @@ class ReminderService:
     async def _housekeeping(self) -> None:
         """Re-read the fire times every ``resync`` s; prune the ledger every :data:`PRUNE_EVERY` s."""
         assert self._stopping is not None
+        try:  # at start: each bad record logged with its id (the others are served as usual)
+            await asyncio.to_thread(self.state.bad_records, log_them=True)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("reminders: checking the stored records failed: %s", exc)
         since_prune = PRUNE_EVERY  # first pass soon after start
         while not self._stopping.is_set():
             try:
@@ -316,22 +320,36 @@ class ReminderService:
         self._follow_ups[at] = self._spawn(later(), f"kazkor-reminders-follow-up-{at[0]}-{at[1]}")
 
     async def catch_up(self) -> Summary:
-        """At start: subscriptions whose time already passed today get today's missing reminders."""
+        """At start: subscriptions whose time already passed today get today's missing reminders. Read
+        one fire time at a time (only those already past), so a start never loads every subscription."""
         assert self.delivery is not None, "start() first"
         now = self.clock()
         try:
-            subs = await asyncio.to_thread(self.state.subscriptions)
+            times = await asyncio.to_thread(self.state.fire_times, sorted(self.senders))
         except Exception as exc:  # noqa: BLE001 - the database is away: logged; the jobs still fire
             log.error("reminders: catch-up could not read the subscriptions: %s", exc)
             return Summary(failed=1, problems=[str(exc)])
-        late = [s for s in subs if self._postable(s) and has_posted_today(s, now)]
+        past = sorted(at for at in times if has_posted_today({"time": at[0], "tz": at[1]}, now))
         summary = Summary()
-        if late:
-            summary = await self.delivery.run(late)
-            self._summarise(f"catch-up of {len(late)} subscription(s)", summary)
-            if summary.failed:  # which ones is not known here; a follow-up posts only what is missing
-                for at in sorted({(s["time"], s["tz"]) for s in late}):
-                    self._follow_up(at, 0)
+        count = 0
+        for at in past:
+            try:
+                found = await asyncio.to_thread(self.state.subscriptions_at, at)
+                late = [s for s in found if self._postable(s)]
+            except Exception as exc:  # noqa: BLE001
+                log.error("reminders: catch-up could not read the subscriptions at %s %s: %s", *at, exc)
+                summary.add(Summary(failed=1, problems=[str(exc)]))
+                self._follow_up(at, 0)
+                continue
+            if not late:
+                continue
+            count += len(late)
+            part = await self.delivery.run(late)
+            summary.add(part)
+            if part.failed:  # a follow-up posts only what is missing
+                self._follow_up(at, 0)
+        if count:
+            self._summarise(f"catch-up of {count} subscription(s)", summary)
         return summary
 
     def _summarise(self, what: str, summary: Summary) -> None:

@@ -230,22 +230,27 @@ class StateStore:
         with self._writer.begin() as conn:
             return conn.execute(stmt).rowcount > 0
 
-    def bad_records(self) -> list[str]:
-        """Each stored record that cannot be used, named (for ``kazkor doctor``)."""
+    def bad_records(self, *, log_them: bool = False) -> list[str]:
+        """Each stored record that cannot be used, named (for ``kazkor doctor``; ``log_them``: at start,
+        each logged once as it would be when read). Rows are streamed, not all held at once."""
         bad: list[str] = []
         with self.engine.connect() as conn:
-            rows = conn.execute(select(subscriptions)).all()
-        for row in rows:
-            where = f"subscription {row.platform}:{row.channel}"
-            try:
-                doc = json.loads(row.doc)
-                if not isinstance(doc, dict):
-                    raise ValueError
-                Subscription.from_dict({**doc, "platform": row.platform, "channel": row.channel}, where)
-            except BadRecord as exc:
-                bad.append(str(exc))
-            except (ValueError, RecursionError):
-                bad.append(f"{where}: the stored record does not parse")
+            rows = conn.execution_options(yield_per=500).execute(select(subscriptions))
+            for row in rows:
+                if log_them:
+                    if self._parse(row) is None:
+                        bad.append(f"subscription {row.platform}:{row.channel}")
+                    continue
+                where = f"subscription {row.platform}:{row.channel}"
+                try:
+                    doc = json.loads(row.doc)
+                    if not isinstance(doc, dict):
+                        raise ValueError
+                    Subscription.from_dict({**doc, "platform": row.platform, "channel": row.channel}, where)
+                except BadRecord as exc:
+                    bad.append(str(exc))
+                except (ValueError, RecursionError):
+                    bad.append(f"{where}: the stored record does not parse")
         return bad
 
     # -- ledger: claims and records ---------------------------------------------------------------------
