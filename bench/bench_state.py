@@ -255,6 +255,12 @@ def part_ready(args) -> None:
                     for k, v in os.environ.items()
                     if not k.startswith(("TELEGRAM_", "SLACK_", "KAZKOR_"))
                 }
+                if backend == "postgresql":  # a replica set serves Telegram by webhook only
+                    extra = {
+                        **extra,
+                        "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook",
+                        "TELEGRAM_WEBHOOK_SECRET": "bench",
+                    }
                 env.update(
                     env_for(tg, None, db, extra),
                     PORT=str(port),
@@ -280,7 +286,7 @@ def part_ready(args) -> None:
                     except OSError:
                         time.sleep(0.02)
                 time.sleep(1.0)  # the scheduler's catch-up and first housekeeping
-                rss = _rss_of(proc.pid)
+                rss = _rss_of(proc.pid) if proc.poll() is None else float("nan")
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(30)
             finally:
