@@ -37,48 +37,26 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> int:
     started: list[Service] = []
     waiting: dict[str, list[Service]] = {}  # platform -> its services still to start
     retries: list[asyncio.Task[None]] = []
-    status = EXIT_OK
-    current = "?"
     try:
-        for service in runtime.services:
-            current = service.name
-            if service.platform in waiting:  # e.g. the webhook of a Telegram that did not start
-                waiting[service.platform].append(service)
-                continue
-            log.info("starting %s", service.name)
-            try:
-                await service.start()
-            except Exception as exc:
-                if service.platform is None:
-                    raise
-                await _undo_start(service)
-                waiting[service.platform] = [service]
-                runtime.down.add(service.platform)
-                _log_platform_failure(service.platform, exc, runtime.platform_retry_delays[0])
-                if isinstance(exc, AuthFailed):
-                    waiting[service.platform] = []  # nothing to retry
-                continue
-            started.append(service)
+        await _start_in_order(runtime, started, waiting)
         platforms = {s.platform for s in runtime.services if s.platform}
         if platforms and platforms <= runtime.down:
             log.error("no platform could start: stopping (see the lines above for why)")
             return EXIT_FAILURE
-        for platform, services in waiting.items():
-            if services:
-                retries.append(
-                    asyncio.create_task(
-                        _start_later(runtime, platform, services, started, stop),
-                        name=f"kazkor-start-{platform}",
-                    )
-                )
+        retries = [
+            asyncio.create_task(
+                _start_later(runtime, platform, services, started, stop), name=f"kazkor-start-{platform}"
+            )
+            for platform, services in waiting.items()
+            if services
+        ]
         runtime.ready.set()
         log.info("kazkor is running (%s); stop with SIGTERM or Ctrl-C", ", ".join(s.name for s in started))
         await stop.wait()
         log.info("stopping")
-    except Exception as exc:
-        log.error("could not start %s: %s: %s", current, type(exc).__name__, exc)
-        log.debug("start failure", exc_info=True)
-        status = EXIT_FAILURE
+        return EXIT_OK
+    except _StartFailed:
+        return EXIT_FAILURE
     finally:
         runtime.ready.clear()
         for task in retries:
@@ -86,7 +64,35 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> int:
         if retries:
             await asyncio.wait(retries, timeout=STOP_STEP)
         await _stop_all(started)
-    return status
+
+
+class _StartFailed(Exception):
+    """A service that is no platform's could not start (logged): kazkor stops."""
+
+
+async def _start_in_order(
+    runtime: Runtime, started: list[Service], waiting: dict[str, list[Service]]
+) -> None:
+    """Start the services in order into ``started``. A platform's failure leaves its services in
+    ``waiting`` (none when its token was refused) and the platform in ``runtime.down``."""
+    for service in runtime.services:
+        if service.platform in waiting:  # e.g. the webhook of a Telegram that did not start
+            waiting[service.platform].append(service)
+            continue
+        log.info("starting %s", service.name)
+        try:
+            await service.start()
+        except Exception as exc:
+            if service.platform is None:
+                log.error("could not start %s: %s: %s", service.name, type(exc).__name__, exc)
+                log.debug("start failure", exc_info=True)
+                raise _StartFailed from exc
+            await _undo_start(service)
+            runtime.down.add(service.platform)
+            _log_platform_failure(service.platform, exc, runtime.platform_retry_delays[0])
+            waiting[service.platform] = [] if isinstance(exc, AuthFailed) else [service]  # [] no retry
+            continue
+        started.append(service)
 
 
 def _log_platform_failure(platform: str, exc: Exception, retry_in: float) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -180,165 +180,31 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
-        env = os.environ if env is None else env
+        """Every setting from ``env`` (default: the process environment); an empty value is "not set".
+        The first invalid one raises :class:`ConfigError` naming it."""
+        source = os.environ if env is None else env
 
         def get(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
+            return source.get(name, "").strip() or None
 
-        tz_name = get("KAZKOR_TZ")
-        tz = ZoneInfo(DEFAULT_TZ)
-        if tz_name is not None:
-            zone = parse_zone(tz_name)  # any letter case; "localtime" and "Factory" are not places
-            if zone is None:
-                raise ConfigError(
-                    f"KAZKOR_TZ: unknown time zone {tz_name!r}; use an IANA name such as Asia/Almaty"
-                )
-            tz = ZoneInfo(zone)
-
-        port_text = get("PORT") or str(DEFAULT_PORT)
-        if not port_text.isdecimal() or not 1 <= int(port_text) <= 65535:
-            raise ConfigError(f"PORT: {port_text!r} is not a port number (1-65535), e.g. PORT=3000")
-
-        log_format = (get("KAZKOR_LOG_FORMAT") or "plain").lower()
-        if log_format not in LOG_FORMATS:
-            raise ConfigError(f"KAZKOR_LOG_FORMAT: {log_format!r} is not one of plain, json")
-        log_level = (get("KAZKOR_LOG_LEVEL") or "INFO").upper()
-        if log_level not in LOG_LEVELS:
-            raise ConfigError(f"KAZKOR_LOG_LEVEL: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
-
-        lang = (get("KAZKOR_LANG") or SOURCE_LANGUAGE).lower()
-        if lang not in LANGUAGES:
-            raise ConfigError(
-                f"KAZKOR_LANG: {lang[:20]!r} is not one of {', '.join(LANGUAGES)}, e.g. KAZKOR_LANG=ru"
-            )
-
-        telegram_api_url = get("TELEGRAM_API_URL") or TELEGRAM_DEFAULT_API_URL
-        slack_api_url = get("SLACK_API_URL") or SLACK_DEFAULT_API_URL
-        for name, url in (("TELEGRAM_API_URL", telegram_api_url), ("SLACK_API_URL", slack_api_url)):
-            if not url.startswith(("http://", "https://")):
-                raise ConfigError(f"{name}: {url!r} is not an http(s) URL")
-        if not slack_api_url.endswith("/"):
-            slack_api_url += "/"  # slack-sdk joins method names onto the base URL
-
-        webhook_url = get("TELEGRAM_WEBHOOK_URL")
-        webhook_secret = get("TELEGRAM_WEBHOOK_SECRET")
-        if (
-            webhook_url
-            and not webhook_url.startswith("https://")
-            and not webhook_url.startswith("http://127.")
-        ):
-            raise ConfigError(f"TELEGRAM_WEBHOOK_URL: {webhook_url!r} must be an https:// URL")
-        if webhook_url and not webhook_secret:
-            raise ConfigError(
-                "TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL "
-                "(1-256 characters of A-Z, a-z, 0-9, _ and -)"
-            )
-        if webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret):
-            raise ConfigError(
-                "TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and - (what Telegram accepts)"
-            )
-
-        slack_bot_token = get("SLACK_BOT_TOKEN")
-        slack_signing_secret = get("SLACK_SIGNING_SECRET")
-        slack_app_token = get("SLACK_APP_TOKEN")
-        if slack_bot_token and not slack_app_token and not slack_signing_secret:
-            raise ConfigError(
-                "SLACK_SIGNING_SECRET: required for Slack HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
-            )
-        if slack_app_token and not slack_app_token.startswith("xapp-"):
-            raise ConfigError("SLACK_APP_TOKEN: an app-level token starts with 'xapp-'")
-
-        public_url = get("KAZKOR_PUBLIC_URL")
-        if public_url is not None:
-            public_url = public_url.rstrip("/")
-            if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", public_url):
-                raise ConfigError(
-                    f"KAZKOR_PUBLIC_URL: {public_url[:60]!r} is not an http(s) base URL; "
-                    "e.g. KAZKOR_PUBLIC_URL=https://kazkor.example.org"
-                )
-        feed_secret = get("KAZKOR_FEED_SECRET")
-        if feed_secret is not None and len(feed_secret) < 16:
-            raise ConfigError(
-                "KAZKOR_FEED_SECRET: use at least 16 random characters, e.g. `openssl rand -hex 32`"
-            )
-
-        def number(
-            name: str, text: str | None, default: float, low: float, high: float, example: str
-        ) -> float:
-            if text is None:
-                return default
-            try:
-                value = float(text)
-            except ValueError:
-                value = float("nan")
-            if not low <= value <= high:  # also refuses nan
-                raise ConfigError(
-                    f"{name}: {text[:20]!r} is not a number from {low:g} to {high:g}, e.g. {name}={example}"
-                )
-            return value
-
-        http_idle_timeout = number(
-            "KAZKOR_HTTP_IDLE_TIMEOUT",
-            get("KAZKOR_HTTP_IDLE_TIMEOUT"),
-            DEFAULT_HTTP_IDLE_TIMEOUT,
-            0.1,
-            3600,
-            "15",
-        )
-        http_body_timeout = number(
-            "KAZKOR_HTTP_BODY_TIMEOUT",
-            get("KAZKOR_HTTP_BODY_TIMEOUT"),
-            DEFAULT_HTTP_BODY_TIMEOUT,
-            0.1,
-            3600,
-            "10",
-        )
-        max_connections = number(
-            "KAZKOR_HTTP_MAX_CONNECTIONS",
-            get("KAZKOR_HTTP_MAX_CONNECTIONS"),
-            DEFAULT_HTTP_MAX_CONNECTIONS,
-            1,
-            1_000_000,
-            "500",
-        )
-        if max_connections != int(max_connections):
-            raise ConfigError(
-                f"KAZKOR_HTTP_MAX_CONNECTIONS: {max_connections:g} is not a whole number, "
-                "e.g. KAZKOR_HTTP_MAX_CONNECTIONS=500"
-            )
-
-        db = get("KAZKOR_DB")
-        if db and Path(db).expanduser().is_dir():
-            raise ConfigError(
-                f"KAZKOR_DB: {db!r} is a folder; give the state file's path, e.g. {db.rstrip('/')}/state.json"
-            )
-        state_url = get("KAZKOR_STATE_URL")
-        if state_url:
-            try:
-                state_url = normalise_url(state_url)
-            except StateUrlError as exc:
-                raise ConfigError(f"KAZKOR_STATE_URL: {exc}") from None
-        retention = get("KAZKOR_LEDGER_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)
-        if not retention.isdecimal() or not 30 <= int(retention) <= 36500:
-            raise ConfigError(
-                f"KAZKOR_LEDGER_RETENTION_DAYS: {retention[:20]!r} is not a number of days from 30 to 36500, "
-                "e.g. KAZKOR_LEDGER_RETENTION_DAYS=400"
-            )
-        admins = frozenset(
-            parse_admin(a) for a in (get("KAZKOR_ADMINS") or "").replace(",", " ").split() if a
-        )
+        log_format, log_level = _logging(get)
+        telegram_api_url, slack_api_url = _api_urls(get)
+        webhook_url, webhook_secret = _telegram_webhook(get)
+        slack_signing_secret, slack_app_token = _slack_mode(get)
+        public_url, feed_secret = _feeds(get)
+        db, state_url, retention_days = _state(get)
+        http_idle_timeout, http_body_timeout, http_max_connections = _http_limits(get)
         return cls(
-            tz=tz,
+            tz=_zone(get("KAZKOR_TZ")),
             db_path=Path(db).expanduser() if db else None,
-            port=int(port_text),
+            port=_port(get("PORT")),
             host=get("KAZKOR_HOST") or DEFAULT_HOST,
-            admins=admins,
+            admins=frozenset(parse_admin(a) for a in (get("KAZKOR_ADMINS") or "").replace(",", " ").split()),
             telegram_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_url=telegram_api_url,
             telegram_webhook_url=webhook_url,
             telegram_webhook_secret=webhook_secret,
-            slack_bot_token=slack_bot_token,
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_signing_secret=slack_signing_secret,
             slack_app_token=slack_app_token,
             slack_api_url=slack_api_url,
@@ -346,10 +212,156 @@ class Config:
             log_level=log_level,
             public_url=public_url,
             feed_secret=feed_secret,
-            lang=lang,
+            lang=_lang(get("KAZKOR_LANG")),
             http_idle_timeout=http_idle_timeout,
             http_body_timeout=http_body_timeout,
-            http_max_connections=int(max_connections),
+            http_max_connections=http_max_connections,
             state_url=state_url,
-            retention_days=int(retention),
+            retention_days=retention_days,
         )
+
+
+# -- reading and checking the settings, one group at a time (each raises ConfigError naming the variable)
+
+Get = Callable[[str], "str | None"]
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    if name is None:
+        return ZoneInfo(DEFAULT_TZ)
+    zone = parse_zone(name)  # any letter case; "localtime" and "Factory" are not places
+    if zone is None:
+        raise ConfigError(f"KAZKOR_TZ: unknown time zone {name!r}; use an IANA name such as Asia/Almaty")
+    return ZoneInfo(zone)
+
+
+def _port(text: str | None) -> int:
+    text = text or str(DEFAULT_PORT)
+    if not text.isdecimal() or not 1 <= int(text) <= 65535:
+        raise ConfigError(f"PORT: {text!r} is not a port number (1-65535), e.g. PORT=3000")
+    return int(text)
+
+
+def _logging(get: Get) -> tuple[str, str]:
+    log_format = (get("KAZKOR_LOG_FORMAT") or "plain").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"KAZKOR_LOG_FORMAT: {log_format!r} is not one of plain, json")
+    log_level = (get("KAZKOR_LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"KAZKOR_LOG_LEVEL: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+    return log_format, log_level
+
+
+def _lang(text: str | None) -> str:
+    lang = (text or SOURCE_LANGUAGE).lower()
+    if lang not in LANGUAGES:
+        raise ConfigError(
+            f"KAZKOR_LANG: {lang[:20]!r} is not one of {', '.join(LANGUAGES)}, e.g. KAZKOR_LANG=ru"
+        )
+    return lang
+
+
+def _api_urls(get: Get) -> tuple[str, str]:
+    telegram_api_url = get("TELEGRAM_API_URL") or TELEGRAM_DEFAULT_API_URL
+    slack_api_url = get("SLACK_API_URL") or SLACK_DEFAULT_API_URL
+    for name, url in (("TELEGRAM_API_URL", telegram_api_url), ("SLACK_API_URL", slack_api_url)):
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{name}: {url!r} is not an http(s) URL")
+    if not slack_api_url.endswith("/"):
+        slack_api_url += "/"  # slack-sdk joins method names onto the base URL
+    return telegram_api_url, slack_api_url
+
+
+def _telegram_webhook(get: Get) -> tuple[str | None, str | None]:
+    url, secret = get("TELEGRAM_WEBHOOK_URL"), get("TELEGRAM_WEBHOOK_SECRET")
+    if url and not url.startswith("https://") and not url.startswith("http://127."):
+        raise ConfigError(f"TELEGRAM_WEBHOOK_URL: {url!r} must be an https:// URL")
+    if url and not secret:
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL "
+            "(1-256 characters of A-Z, a-z, 0-9, _ and -)"
+        )
+    if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and - (what Telegram accepts)"
+        )
+    return url, secret
+
+
+def _slack_mode(get: Get) -> tuple[str | None, str | None]:
+    """(signing secret, app token): HTTP mode needs the first, Socket Mode the second."""
+    signing_secret, app_token = get("SLACK_SIGNING_SECRET"), get("SLACK_APP_TOKEN")
+    if get("SLACK_BOT_TOKEN") and not app_token and not signing_secret:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET: required for Slack HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    if app_token and not app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN: an app-level token starts with 'xapp-'")
+    return signing_secret, app_token
+
+
+def _feeds(get: Get) -> tuple[str | None, str | None]:
+    public_url = get("KAZKOR_PUBLIC_URL")
+    if public_url is not None:
+        public_url = public_url.rstrip("/")
+        if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", public_url):
+            raise ConfigError(
+                f"KAZKOR_PUBLIC_URL: {public_url[:60]!r} is not an http(s) base URL; "
+                "e.g. KAZKOR_PUBLIC_URL=https://kazkor.example.org"
+            )
+    feed_secret = get("KAZKOR_FEED_SECRET")
+    if feed_secret is not None and len(feed_secret) < 16:
+        raise ConfigError(
+            "KAZKOR_FEED_SECRET: use at least 16 random characters, e.g. `openssl rand -hex 32`"
+        )
+    return public_url, feed_secret
+
+
+def _number(get: Get, name: str, default: float, low: float, high: float, example: str) -> float:
+    text = get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # also refuses nan
+        raise ConfigError(
+            f"{name}: {text[:20]!r} is not a number from {low:g} to {high:g}, e.g. {name}={example}"
+        )
+    return value
+
+
+def _http_limits(get: Get) -> tuple[float, float, int]:
+    """The HTTP server's limits: idle timeout, body timeout (seconds), most connections at once."""
+    max_connections = _number(get, "KAZKOR_HTTP_MAX_CONNECTIONS", DEFAULT_HTTP_MAX_CONNECTIONS, 1, 1e6, "500")
+    if max_connections != int(max_connections):
+        raise ConfigError(
+            f"KAZKOR_HTTP_MAX_CONNECTIONS: {max_connections:g} is not a whole number, "
+            "e.g. KAZKOR_HTTP_MAX_CONNECTIONS=500"
+        )
+    idle = _number(get, "KAZKOR_HTTP_IDLE_TIMEOUT", DEFAULT_HTTP_IDLE_TIMEOUT, 0.1, 3600, "15")
+    body = _number(get, "KAZKOR_HTTP_BODY_TIMEOUT", DEFAULT_HTTP_BODY_TIMEOUT, 0.1, 3600, "10")
+    return idle, body, int(max_connections)
+
+
+def _state(get: Get) -> tuple[str | None, str | None, int]:
+    """(KAZKOR_DB, the normalised KAZKOR_STATE_URL, the ledger's retention in days)."""
+    db = get("KAZKOR_DB")
+    if db and Path(db).expanduser().is_dir():
+        raise ConfigError(
+            f"KAZKOR_DB: {db!r} is a folder; give the state file's path, e.g. {db.rstrip('/')}/state.json"
+        )
+    state_url = get("KAZKOR_STATE_URL")
+    if state_url:
+        try:
+            state_url = normalise_url(state_url)
+        except StateUrlError as exc:
+            raise ConfigError(f"KAZKOR_STATE_URL: {exc}") from None
+    retention = get("KAZKOR_LEDGER_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)
+    if not retention.isdecimal() or not 30 <= int(retention) <= 36500:
+        raise ConfigError(
+            f"KAZKOR_LEDGER_RETENTION_DAYS: {retention[:20]!r} is not a number of days from 30 to 36500, "
+            "e.g. KAZKOR_LEDGER_RETENTION_DAYS=400"
+        )
+    return db, state_url, int(retention)

@@ -22,6 +22,7 @@ import pytest
 from aiohttp import web
 
 from bot.app import STOP_BUDGET
+from bot.config import Config
 from bot.ops.health import Monitor
 from bot.ops.metrics import Metrics
 from bot.ops.routes import add_ops_routes
@@ -269,9 +270,17 @@ def test_unit_passes_systemd_analyze_verify(tmp_path):
 
 
 def config_variables() -> set[str]:
-    """Every variable bot/config.py reads (it is the only reader of the environment)."""
-    source = (REPO / "bot" / "config.py").read_text()
-    return set(re.findall(r"""get\(\s*["']([A-Z][A-Z0-9_]*)["']\s*\)""", source))
+    """Every variable Config.from_env reads (config.py is the only reader of the environment), found by
+    reading a configuration and recording what it asks for."""
+
+    class Recording(dict):
+        def get(self, name, default=None):
+            asked.add(name)
+            return super().get(name, default)
+
+    asked: set[str] = set()
+    Config.from_env(Recording())
+    return asked
 
 
 def test_env_example_lists_every_setting():
