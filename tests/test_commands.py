@@ -350,7 +350,7 @@ def test_search_with_no_searchable_word_says_why(ask, words):
     reply = ask(f"/search {words}")
     assert reply.kind == "usage"
     assert reply.title.startswith(
-        f"Nothing to search for in “{words}”: the records are in English; try a name or a topic."
+        f"Nothing to search for in “{words}”: try a name or a topic."
     )
 
 

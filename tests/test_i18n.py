@@ -417,13 +417,28 @@ def test_console_takes_lang_and_follows_a_language_chosen_in_it(tmp_path):
     assert bad.returncode == 2 and "invalid choice: 'de'" in bad.stderr
 
 
-def test_the_answers_shown_in_docs_languages_are_what_kazkor_answers(make_ctx, state):
-    """Each ```text block of docs/languages.md that starts with `$ kazkor ask --lang X "..."` shows
-    exactly the answer (as of the test clock's date)."""
-    doc = (ROOT / "docs" / "languages.md").read_text()
+def test_the_answers_shown_in_docs_and_readme_are_what_kazkor_answers(make_ctx, state):
+    """Each ```text block of docs/languages.md and README.md that starts with `$ kazkor ask --lang X "..."`
+    shows exactly the answer (as of the test clock's date), one in each language at least."""
+    for doc in (ROOT / "docs" / "languages.md", ROOT / "README.md"):
+        _check_shown_answers(doc.read_text(), make_ctx, state)
+
+
+def _check_shown_answers(doc, make_ctx, state):
     blocks = re.findall(r'```text\n\$ kazkor ask --lang (\w+) "([^"]+)"\n(.*?)\n```', doc, flags=re.S)
     assert {lang for lang, _, _ in blocks} == set(LANGUAGES)
     ctx = make_ctx()
     ctx.state = state
     for lang, text, shown in blocks:
         assert render_plain(handle_text(text, ctx, lang=lang)) == shown, (lang, text)
+
+
+def test_inline_offers_follow_the_askers_language(make_ctx):
+    from bot.commands.inline import inline_offers
+
+    korean = inline_offers("", make_ctx().speaking("ko"))
+    assert [o.title.split(",")[0].split(":")[0] for o in korean] == ["교역액", "다음 기념일"]
+    offers = {o.id: o for o in inline_offers("литий", make_ctx().speaking("ru"))}
+    lithium = offers["agr-2024-06-lithium-rare-metals"]
+    assert lithium.description.startswith("Во время визита Юн Сок Ёля в Астану в июне 2024 года")
+    assert "“" in render_plain(lithium.message)  # the cited sentence, as the source wrote it

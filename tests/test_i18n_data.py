@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands import handle_text
 from bot.i18n.numbers import facts_in
 from bot.render.plain import render_plain
 from facts.model import TRANSLATABLE, TRANSLATIONS
@@ -99,3 +100,11 @@ def test_a_translation_in_an_unknown_language_is_refused_naming_the_record():
     refused = r"figures.json record 0 \(id '.+'\): field 'summary_i18n' has unknown"
     with pytest.raises(DataError, match=refused):
         build_record("figure", raw, "figures.json record 0")
+@pytest.mark.parametrize(
+    ("lang", "tokayev", "yoon"),
+    [("ru", "Токаев", "Юн Сок Ёл"), ("ko", "토카예프", "윤석열"), ("kk", "Тоқаев", "Юн Сок Ёль")],
+)
+def test_names_follow_each_languages_spelling(make_ctx, lang, tokayev, yoon):
+    text = render_plain(handle_text("/timeline 2024", make_ctx().speaking(lang)))
+    assert tokayev in text and yoon in text
+    assert "Tokayev" not in text and "Yoon" not in text

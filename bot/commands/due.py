@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot.commands.format import event_title, human_date, ordinal, short_title
+from bot.i18n import ENGLISH, Translator
 from bot.subscription import DEFAULT_LEADS
 from facts.model import Anniversary, Event, PartialDate
 from facts.store import Catalogue
@@ -44,24 +45,38 @@ class Occurrence:
     def milestone(self) -> bool:
         return self.ordinal is not None and self.ordinal % MILESTONE_EVERY == 0
 
-    def when(self) -> str:
+    def when(self, tr: Translator = ENGLISH) -> str:
         """When it is observed, at the record's own precision: ``28 Jan 2027``, ``Aug 2027`` or ``2027``
         (a month- or year-precision date is never shown as a made-up day)."""
         month = self.on.month if self.precision != "year" else 0
         day = self.on.day if self.precision == "day" else 0
-        return human_date(PartialDate(self.on.year, month, day))
+        return human_date(PartialDate(self.on.year, month, day), tr)
 
-    def describe(self, origin: bool = True) -> str:
+    def describe(self, origin: bool = True, tr: Translator = ENGLISH) -> str:
         """``35th anniversary of diplomatic relations (28 Jan 1992), a milestone`` or an event's title;
-        ``origin=False`` leaves out the origin date (the ordinal implies it) where a line is short of room."""
+        ``origin=False`` leaves out the origin date (the ordinal implies it) where a line is short of room.
+        In another language the anniversary's title is written to follow "Nth anniversary of" there."""
         record = self.record
         if isinstance(record, Anniversary):
-            text = f"{ordinal(self.ordinal or 0)} anniversary of {short_title(record.title)}"
-            text += f" ({human_date(record.date)})" if origin else ""
+            _ = tr.gettext
+            title = short_title(record.text("title", tr.lang), tr.lang)
+            n = self.ordinal or 0
+            text = _("{nth} anniversary of {title}").format(nth=anniversary_ordinal(n, tr), title=title)
+            text += f" ({human_date(record.date, tr)})" if origin else ""
             if self.precision == "year":
-                text += "; day not known"
-            return text + (", a milestone" if self.milestone else "")
-        return event_title(record)
+                text += _("; day not known")
+            return text + (_(", a milestone") if self.milestone else "")
+        return event_title(record, tr)
+
+
+def anniversary_ordinal(n: int, tr: Translator = ENGLISH) -> str:
+    """``30th`` (anniversary), ``30-я`` (годовщина); Korean and Kazakh put the bare number before
+    주년 / жылдығы, which the translated phrase holds."""
+    if tr.lang == "ru":
+        return f"{n}-я"
+    if tr.lang in ("ko", "kk"):
+        return str(n)
+    return ordinal(n, tr)
 
 
 def observed_on(origin: PartialDate, year: int) -> date:
@@ -152,18 +167,21 @@ class Reminder:
         """(reminder, occurrence date): with the channel this keys the delivery ledger."""
         return f"{self.occurrence.record.id}@{self.lead_days}d:{self.occurrence.on.isoformat()}"
 
-    def text(self) -> str:
+    def text(self, tr: Translator = ENGLISH) -> str:
         """``In 7 days (6 Oct 2024): …``, ``Today: …``, ``Tomorrow: …`` or ``This month (Aug 2027): …``."""
+        _ = tr.gettext
         occ = self.occurrence
         if occ.precision == "month":
-            when = f"This month ({occ.when()})"
+            when = _("This month ({date})").format(date=occ.when(tr))
         elif self.lead_days == 0:
-            when = "Today"
+            when = _("Today")
         elif self.lead_days == 1:
-            when = "Tomorrow"
+            when = _("Tomorrow")
         else:
-            when = f"In {self.lead_days} days ({occ.when()})"
-        return f"{when}: {occ.describe()}"
+            when = tr.ngettext("In {n} day ({date})", "In {n} days ({date})", self.lead_days).format(
+                n=self.lead_days, date=occ.when(tr)
+            )
+        return f"{when}: {occ.describe(tr=tr)}"
 
 
 def due(catalogue: Catalogue, day: date, leads: Iterable[int] = DEFAULT_LEADS) -> list[Reminder]:

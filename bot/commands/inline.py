@@ -36,10 +36,11 @@ def _cut(text: str, limit: int) -> str:
 
 
 def offer(record: Any, ctx: Context, title: str | None = None, claim: str | None = None) -> Offer:
-    """One record as an offer; ``claim`` (default: the record's summary) heads the message sent."""
-    claim = claim or record.summary
-    builder = ReplyBuilder(claim)
-    builder.section("Source", quote_items(builder, ctx.catalogue, record))
+    """One record as an offer, in ``ctx``'s language; ``claim`` (default: the record's summary) heads
+    the message sent. The cited sentence stays as the source wrote it."""
+    claim = claim or record.text("summary", ctx.tr.lang)
+    builder = ReplyBuilder(claim, tr=ctx.tr)
+    builder.section(ctx.tr.gettext("Source"), quote_items(builder, ctx.catalogue, record))
     return Offer(
         record.id[:64], _cut(title or claim, MAX_TITLE), _cut(claim, MAX_DESCRIPTION), builder.build()
     )
@@ -48,16 +49,19 @@ def offer(record: Any, ctx: Context, title: str | None = None, claim: str | None
 def headline_offers(ctx: Context) -> list[Offer]:
     """The latest trade turnover and the next anniversary, with titles saying what they are."""
     catalogue = ctx.catalogue
+    tr = ctx.tr
     found: list[Offer] = []
     turnover = catalogue.figures("trade_turnover")
     if turnover:
         latest = max(turnover, key=lambda f: (f.as_of.year, f.as_of.month or 0))
-        found.append(offer(latest, ctx, f"Trade turnover, {latest.as_of.year}"))
+        found.append(offer(latest, ctx, tr.gettext("Trade turnover, {year}").format(year=latest.as_of.year)))
     today = ctx.today()
     for occurrence in occurrences_between(catalogue, today, today + timedelta(days=366)):
         if occurrence.ordinal is not None:  # an anniversary
-            claim = f"{occurrence.when()}: {occurrence.describe()}"
-            found.append(offer(occurrence.record, ctx, f"Next anniversary: {occurrence.when()}", claim))
+            when = occurrence.when(tr)
+            claim = f"{when}: {occurrence.describe(tr=tr)}"
+            title = tr.gettext("Next anniversary: {date}").format(date=when)
+            found.append(offer(occurrence.record, ctx, title, claim))
             break
     return found
 

@@ -20,13 +20,24 @@ from bot.commands.format import (
     source_label,
 )
 from bot.commands.spelling import correct
+from bot.commands.who import KIND_WORDS
+from bot.i18n import ENGLISH, N_, Translator
 from bot.reply import Item, Reply, ReplyBuilder
-from facts.store import PLURALS, Catalogue
+from facts.store import Catalogue
 from facts.text import WORD_RE, normalise_word, words
 
 MAX_RESULTS = 20
 MAX_BACKED = 40  # records listed under /source SOURCE-ID; the count says how many there are
-KIND_HEADINGS = {kind: plural.capitalize() for kind, plural in PLURALS.items()}
+KIND_HEADINGS = {
+    "figure": N_("Figures"),
+    "agreement": N_("Agreements"),
+    "event": N_("Events"),
+    "anniversary": N_("Anniversaries"),
+    "person": N_("People"),
+    "organisation": N_("Organisations"),
+    "project": N_("Projects"),
+    "statement": N_("Statements"),
+}
 
 
 @functools.lru_cache(maxsize=8192)
@@ -57,56 +68,68 @@ def matched_text(record: Any, query: list[str]) -> str | None:
 
 
 def search(args: tuple[str, ...], ctx: Context) -> Reply:
+    tr = ctx.tr
+    _ = tr.gettext
+    lang = tr.lang
     query = words(" ".join(args))
     if not query:
-        if args:  # only words too common or in a script the records are not written in
+        if args:  # only words too common, or no letters at all
             raise UsageError(
-                f"Nothing to search for in “{' '.join(args)[:40]}”: the records are in English; "
-                "try a name or a topic."
+                _("Nothing to search for in “{words}”: try a name or a topic.").format(
+                    words=" ".join(args)[:40]
+                )
             )
-        raise UsageError("Say what to search for.")
+        raise UsageError(_("Say what to search for."))
     catalogue = ctx.catalogue
     corrected = correct(query, catalogue, catalogue.by_word)
     total, hits = catalogue.search(corrected, ctx.list_limit(MAX_RESULTS))
     shown_query = " ".join(args)
     if not hits:
-        builder = ReplyBuilder(f"Nothing matches “{shown_query}”.")
-        builder.section("Try", [Item("fewer or other words, e.g. /search lithium, /search Yoon visit")])
+        builder = ReplyBuilder(_("Nothing matches “{query}”.").format(query=shown_query), tr=tr)
+        builder.section(_("Try"), [Item(_("fewer or other words, e.g. /search lithium, /search Yoon visit"))])
         builder.dated(latest_source_date(catalogue))
         return builder.build()
-    builder = ReplyBuilder(f"{total} result{'s' if total != 1 else ''} for “{shown_query}”")
-    notes = [f"Searched for: {' '.join(corrected)}."] if corrected != query else []
+    title = tr.ngettext("{n} result for “{query}”", "{n} results for “{query}”", total)
+    builder = ReplyBuilder(title.format(n=total, query=shown_query), tr=tr)
+    notes = [_("Searched for: {words}.").format(words=" ".join(corrected))] if corrected != query else []
     by_kind: dict[str, list[Item]] = {}
     mentioned: list[Item] = []
     for record, shown in hits:
+        summary = record.text("summary", lang)
         if shown:
-            text = record.summary
-            by_kind.setdefault(record.kind, []).append(fitted(record_item(builder, catalogue, record, text)))
+            by_kind.setdefault(record.kind, []).append(
+                fitted(record_item(builder, catalogue, record, summary))
+            )
         else:
             # which record (its summary, cut short) and the words of it that matched
             matched = matched_text(record, corrected)
             if matched is None:
-                text = f"{clip(record.summary, 80)} — matched in the curator's notes (/source)"
+                text = _("{summary} — matched in the curator's notes (/source)").format(
+                    summary=clip(summary, 80)
+                )
             else:
-                text = f"{clip(record.summary, 55)} — “{matched}”"
+                text = f"{clip(summary, 55)} — “{matched}”"
             mentioned.append(fitted(record_item(builder, catalogue, record, text)))
     for kind in by_kind:  # in rank order: the kind of the record the query names comes first
-        builder.section(KIND_HEADINGS[kind], by_kind[kind])
+        builder.section(_(KIND_HEADINGS[kind]), by_kind[kind])
     if mentioned:
-        builder.section("Also in quoted sentences and notes", mentioned)
+        note = _("Quoted as the source wrote it, untranslated.") if lang != "en" else None
+        builder.section(_("Also in quoted sentences and notes"), mentioned, note)
     if total > len(hits):
-        notes.append(f"{total - len(hits)} more: add a word to narrow the search.")
-    builder.footer = " ".join([*notes, FULL_SENTENCE])
+        notes.append(_("{n} more: add a word to narrow the search.").format(n=total - len(hits)))
+    builder.footer = " ".join([*notes, _(FULL_SENTENCE)])
     return builder.build()
 
 
 def source(args: tuple[str, ...], ctx: Context) -> Reply:
+    tr = ctx.tr
+    _ = tr.gettext
     if len(args) != 1:
-        raise UsageError("Give one record id or source id.")
+        raise UsageError(_("Give one record id or source id."))
     record_id = args[0].strip().lower()
     catalogue = ctx.catalogue
     if record_id in catalogue.sources:
-        return _source_backs(catalogue, record_id)
+        return _source_backs(catalogue, record_id, tr)
     record = catalogue.by_id.get(record_id)
     if record is None:
         # compare against ids sharing the first few characters only: a full scan of 100,000 ids is slow
@@ -116,37 +139,44 @@ def source(args: tuple[str, ...], ctx: Context) -> Reply:
             else catalogue.by_id
         )
         close = difflib.get_close_matches(record_id, [*candidates, *catalogue.sources], n=1, cutoff=0.6)
-        hint = f" Did you mean {close[0]}?" if close else ""
+        hint = _(" Did you mean {id}?").format(id=close[0]) if close else ""
         raise UsageError(
-            f"No record or source {record_id!r}.{hint} Record ids appear in /search results; "
-            f"source ids are {', '.join(catalogue.sources)}."
+            _(
+                "No record or source {id!r}.{hint} Record ids appear in /search results; "
+                "source ids are {ids}."
+            ).format(id=record_id, hint=hint, ids=", ".join(catalogue.sources))
         )
-    builder = ReplyBuilder(f"{record.summary}")
-    builder.section("What the source says", quote_items(builder, catalogue, record))
+    builder = ReplyBuilder(record.text("summary", tr.lang), tr=tr)
+    untranslated = _("Quoted as the source wrote it, untranslated.") if tr.lang != "en" else None
+    builder.section(_("What the source says"), quote_items(builder, catalogue, record), untranslated)
     notes = []
     if record.correction:
-        notes.append(Item(f"Correction: {record.correction}"))
+        notes.append(Item(_("Correction: {text}").format(text=record.correction)))
     if record.note:
-        notes.append(Item(f"Note: {record.note}"))
+        notes.append(Item(_("Note: {text}").format(text=record.note)))
     if notes:
-        builder.section("Curator's notes", notes)
+        in_english = _("The curator's notes are in English.") if tr.lang != "en" else None
+        builder.section(_("Curator's notes"), notes, in_english)
     files = ", ".join(f for f in (catalogue.sources[s].file for s in record.sources) if f)
-    builder.footer = f"Record {record.id} ({record.kind})" + (f"; source file {files}" if files else "")
+    footer = _("Record {id} ({kind})").format(id=record.id, kind=_(KIND_WORDS.get(record.kind, record.kind)))
+    builder.footer = footer + (_("; source file {files}").format(files=files) if files else "")
     return builder.build()
 
 
-def _source_backs(catalogue: Catalogue, source_id: str) -> Reply:
+def _source_backs(catalogue: Catalogue, source_id: str, tr: Translator = ENGLISH) -> Reply:
     """``/source SOURCE-ID``: what the source is and every record it backs, by kind."""
+    _ = tr.gettext
     src = catalogue.sources[source_id]
-    builder = ReplyBuilder(clip(f"{source_label(src)}: {src.title}", MAX_ITEM_CHARS))
-    about = [Item(f"Source id {src.id}" + (f", by {src.author}" if src.author else ""))]
+    builder = ReplyBuilder(clip(f"{source_label(src, tr)}: {src.title}", MAX_ITEM_CHARS), tr=tr)
+    by = _(", by {author}").format(author=src.author) if src.author else ""
+    about = [Item(_("Source id {id}").format(id=src.id) + by)]
     if src.file:
-        about.append(Item(f"Seed file {src.file}"))
+        about.append(Item(_("Seed file {file}").format(file=src.file)))
     if src.reference:
-        about.append(Item(clip(f"Look it up: {src.reference}", MAX_ITEM_CHARS)))
+        about.append(Item(clip(_("Look it up: {where}").format(where=src.reference), MAX_ITEM_CHARS)))
     if src.url:
         about.append(Item(src.url))
-    builder.section("Source", about)
+    builder.section(_("Source"), about)
     backed = catalogue.by_source.get(source_id, {})
     total = sum(len(ids) for ids in backed.values())
     shown = 0
@@ -155,12 +185,14 @@ def _source_backs(catalogue: Catalogue, source_id: str) -> Reply:
         room = MAX_BACKED - shown
         if not ids or room <= 0:
             continue
-        items = [fitted(Item(catalogue.by_id[i].summary, (), i)) for i in ids[:room]]
+        items = [fitted(Item(catalogue.by_id[i].text("summary", tr.lang), (), i)) for i in ids[:room]]
         shown += len(items)
-        builder.section(f"{heading} ({len(ids)})", items)
+        builder.section(f"{_(heading)} ({len(ids)})", items)
     if not total:
-        builder.section("Backs", [Item("No record cites this source.")])
-    builder.footer = f"{total} records cite {source_id}" + (
-        f"; the first {shown} are listed. Narrow with /search WORDS." if shown < total else "."
+        builder.section(_("Backs"), [Item(_("No record cites this source."))])
+    cited = tr.ngettext("{n} record cites {id}", "{n} records cite {id}", total).format(n=total, id=source_id)
+    more = (
+        _("; the first {n} are listed. Narrow with /search WORDS.").format(n=shown) if shown < total else "."
     )
+    builder.footer = cited + more
     return builder.build()

@@ -18,16 +18,17 @@ from bot.commands.parse import Command
 from bot.commands.subscriptions import is_admin
 from bot.feeds.tokens import feed_token, rotate_feed_token
 from bot.feeds.urls import channel_feed_url, public_feed_url
+from bot.i18n import N_
 from bot.reply import Attachment, Item, Reply, ReplyBuilder
 from bot.subscription import describe_leads, leads_of
 
-SET_PUBLIC_URL = (
+SET_PUBLIC_URL = N_(
     "Set KAZKOR_PUBLIC_URL to the address people reach this bot at for feed links, "
     "e.g. KAZKOR_PUBLIC_URL=https://kazkor.example.org"
 )
-NEEDS_SECRET = "Per-channel feeds need a secret: set KAZKOR_FEED_SECRET (16+ characters)."
-NO_REMINDERS = "This channel has no reminders, so no feed of its own: /subscribe first."
-ROTATE_REFUSAL = "Only channel admins can change this channel's calendar address."
+NEEDS_SECRET = N_("Per-channel feeds need a secret: set KAZKOR_FEED_SECRET (16+ characters).")
+NO_REMINDERS = N_("This channel has no reminders, so no feed of its own: /subscribe first.")
+ROTATE_REFUSAL = N_("Only channel admins can change this channel's calendar address.")
 
 
 def calendar_file(ctx: Context, sub: dict[str, Any] | None) -> Attachment:
@@ -59,19 +60,26 @@ def _subscription(ctx: Context, command: Command) -> dict[str, Any] | None:
 
 
 def calendar(command: Command, ctx: Context) -> Reply:
+    _ = ctx.tr.gettext
     words = [w.lower() for w in command.args]
     if words == ["rotate"]:
         return _rotate(command, ctx)
     if words:
-        raise UsageError(f"/calendar takes no words or just “rotate” (got “{' '.join(command.args)[:40]}”).")
+        raise UsageError(
+            _("/calendar takes no words or just “rotate” (got “{words}”).").format(
+                words=" ".join(command.args)[:40]
+            )
+        )
     sub = _subscription(ctx, command)
-    builder = ReplyBuilder("Calendar feeds: Kazakhstan–Korea anniversaries and events, each with its source")
+    builder = ReplyBuilder(
+        _("Calendar feeds: Kazakhstan–Korea anniversaries and events, each with its source"), tr=ctx.tr
+    )
     items = []
     note = None
     if ctx.public_url:
         # Lines kept within the answers' 160 characters: the addresses alone, what they hold in the note.
-        items.append(Item(f"Everyone: {public_feed_url(ctx.public_url)}"))
-        note = "Everyone's holds every anniversary (next ten years) and dated event."
+        items.append(Item(_("Everyone: {url}").format(url=public_feed_url(ctx.public_url))))
+        note = _("Everyone's holds every anniversary (next ten years) and dated event.")
         token = (
             feed_token(ctx.feed_secret, ctx.state, command.platform, command.channel)
             if (sub is not None and ctx.feed_secret is not None)
@@ -79,18 +87,17 @@ def calendar(command: Command, ctx: Context) -> Reply:
         )
         if token is not None:
             assert sub is not None
-            items.append(Item(f"This channel: {channel_feed_url(ctx.public_url, token)}"))
-            note += (
-                f" This channel's holds what it is reminded of, with alerts at {sub.get('time')} "
-                f"({sub.get('tz')}), {describe_leads(leads_of(sub))}."
-            )
+            items.append(Item(_("This channel: {url}").format(url=channel_feed_url(ctx.public_url, token))))
+            note += " " + _(
+                "This channel's holds what it is reminded of, with alerts at {time} ({zone}), {leads}."
+            ).format(time=sub.get("time"), zone=sub.get("tz"), leads=describe_leads(leads_of(sub), ctx.tr))
         else:
-            items.append(Item(NO_REMINDERS if sub is None else NEEDS_SECRET))
+            items.append(Item(_(NO_REMINDERS) if sub is None else _(NEEDS_SECRET)))
     else:
-        items.append(Item(SET_PUBLIC_URL))
-    builder.section("Subscribe in Outlook or Google Calendar (add calendar → from URL)", items, note)
+        items.append(Item(_(SET_PUBLIC_URL)))
+    builder.section(_("Subscribe in Outlook or Google Calendar (add calendar → from URL)"), items, note)
     builder.attachments.append(calendar_file(ctx, sub))
-    builder.footer = (
+    builder.footer = _(
         "Dates known only to the month or year are left out (no made-up days): see /upcoming. "
         "Admins: /calendar rotate gives this channel a new address."
     )
@@ -98,19 +105,24 @@ def calendar(command: Command, ctx: Context) -> Reply:
 
 
 def _rotate(command: Command, ctx: Context) -> Reply:
+    _ = ctx.tr.gettext
     if not is_admin(command):
-        builder = ReplyBuilder(ROTATE_REFUSAL, kind="usage")
-        builder.section("Try", [Item("/calendar — this channel's feed address")])
+        builder = ReplyBuilder(_(ROTATE_REFUSAL), kind="usage", tr=ctx.tr)
+        builder.section(_("Try"), [Item(_("/calendar — this channel's feed address"))])
         return builder.build()
     if ctx.feed_secret is None:
-        return Reply(title=NEEDS_SECRET, kind="error")
+        return Reply(title=_(NEEDS_SECRET), kind="error")
     if _subscription(ctx, command) is None:
-        return Reply(title=NO_REMINDERS, kind="usage")
+        return Reply(title=_(NO_REMINDERS), kind="usage")
     token = rotate_feed_token(ctx.feed_secret, ctx.state, command.platform, command.channel)
     assert token is not None
-    builder = ReplyBuilder("This channel's calendar address has changed; the old one no longer works.")
-    where = channel_feed_url(ctx.public_url, token) if ctx.public_url else SET_PUBLIC_URL
-    builder.section("New address (calendars subscribed to the old one must subscribe again)", [Item(where)])
+    builder = ReplyBuilder(
+        _("This channel's calendar address has changed; the old one no longer works."), tr=ctx.tr
+    )
+    where = channel_feed_url(ctx.public_url, token) if ctx.public_url else _(SET_PUBLIC_URL)
+    builder.section(
+        _("New address (calendars subscribed to the old one must subscribe again)"), [Item(where)]
+    )
     return builder.build()
 
 
@@ -172,7 +184,7 @@ COMMANDS: dict[str, Spec] = {
             Spec(
                 "calendar",
                 calendar,
-                "anniversaries and events as a calendar feed and file; admins: /calendar rotate.",
+                N_("anniversaries and events as a calendar feed and file; admins: /calendar rotate."),
                 "/calendar",
             ),
         )

@@ -40,9 +40,11 @@ from bot.clock import parse_zone
 from bot.commands import Command, Context, Spec, dispatch, table
 from bot.commands.controls import VIEW_NEW_MESSAGE
 from bot.commands.home import home
+from bot.commands.language import SETTING
 from bot.commands.payload import EXPIRED, Expired
 from bot.config import Config
 from bot.frontend import AuthFailed
+from bot.i18n import ENGLISH, Translator, language_code, translator
 from bot.platforms.admin import slack_is_admin
 from bot.platforms.inbound import (
     ADMIN_COMMANDS,
@@ -447,7 +449,8 @@ class SlackFrontEnd:
             zone = parse_zone(str((info.get("user") or {}).get("tz") or "")) or zone
         except Exception as exc:  # noqa: BLE001 - the modal still opens, with the bot's own zone
             log.warning("Slack: could not read the zone of %s: %s", user, type(exc).__name__)
-        await client.views_open(trigger_id=trigger_id, view=subscribe_modal(channel, zone))
+        lang = language_code(self.ctx.channel_setting(PLATFORM, channel, SETTING)) or self.ctx.tr.lang
+        await client.views_open(trigger_id=trigger_id, view=subscribe_modal(channel, zone, translator(lang)))
 
     async def on_subscribe_submitted(self, ack, body: dict[str, Any], view: dict[str, Any], client) -> None:
         """Save what the modal chose exactly as ``/subscribe HH:MM Area/City`` would (same checks)."""
@@ -497,35 +500,39 @@ def _link_channels(value: Any) -> Any:
     return value
 
 
-def subscribe_modal(channel: str, zone: str) -> dict[str, Any]:
-    """The /subscribe modal for ``channel``: a time (default 09:00) and a zone (default ``zone``)."""
+def subscribe_modal(channel: str, zone: str, tr: Translator = ENGLISH) -> dict[str, Any]:
+    """The /subscribe modal for ``channel``, in the channel's language: a time (default 09:00) and a
+    zone (default ``zone``)."""
+    _ = tr.gettext
     zones = list(dict.fromkeys([zone, *DEFAULT_ZONES]))[:100]
     options = [{"text": {"type": "plain_text", "text": name}, "value": name} for name in zones]
     return {
         "type": "modal",
         "callback_id": SUBSCRIBE_VIEW,
         "private_metadata": channel,
-        "title": {"type": "plain_text", "text": "Daily reminders"},
-        "submit": {"type": "plain_text", "text": "Subscribe"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": {"type": "plain_text", "text": _("Daily reminders")},
+        "submit": {"type": "plain_text", "text": _("Subscribe")},
+        "close": {"type": "plain_text", "text": _("Cancel")},
         "blocks": [
             {
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"Kazakhstan–Korea anniversaries and events, posted daily in <#{channel}>.",
+                    "text": _("Kazakhstan–Korea anniversaries and events, posted daily in {channel}.").format(
+                        channel=f"<#{channel}>"
+                    ),
                 },
             },
             {
                 "type": "input",
                 "block_id": "time",
-                "label": {"type": "plain_text", "text": "Time"},
+                "label": {"type": "plain_text", "text": _("Time")},
                 "element": {"type": "timepicker", "action_id": "time", "initial_time": "09:00"},
             },
             {
                 "type": "input",
                 "block_id": "zone",
-                "label": {"type": "plain_text", "text": "Time zone"},
+                "label": {"type": "plain_text", "text": _("Time zone")},
                 "element": {
                     "type": "static_select",
                     "action_id": "zone",

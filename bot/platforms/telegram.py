@@ -56,7 +56,7 @@ from bot.commands.inline import inline_offers
 from bot.commands.payload import EXPIRED, Expired
 from bot.config import Config
 from bot.frontend import AuthFailed
-from bot.i18n import LANGUAGES, Translator, translator
+from bot.i18n import LANGUAGES, Translator, language_code, translator
 from bot.platforms.admin import telegram_is_admin
 from bot.platforms.chat_order import PerChatOrder
 from bot.platforms.inbound import (
@@ -214,8 +214,8 @@ class TelegramFrontEnd:
         await app.start()
         self._started.append("started")
         log.info("Telegram: signed in as @%s", app.bot.username)
-        for scope, language_code, commands in menu_scopes(table(self.ctx), self.ctx.tr):
-            await app.bot.set_my_commands(commands, scope=scope, language_code=language_code)
+        for scope, code, commands in menu_scopes(table(self.ctx), self.ctx.tr):
+            await app.bot.set_my_commands(commands, scope=scope, language_code=code)
         if self.webhook_url is None:
             assert app.updater is not None
             await app.updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
@@ -331,6 +331,8 @@ class TelegramFrontEnd:
         if query is None:
             return
         started = time.perf_counter()
+        # inline mode has no channel: the asker's own Telegram language when it is one of the four
+        lang = language_code(query.from_user.language_code if query.from_user else None) or self.ctx.tr.lang
         results = [
             InlineQueryResultArticle(
                 id=offer.id,
@@ -342,9 +344,10 @@ class TelegramFrontEnd:
                     link_preview_options=NO_PREVIEW,
                 ),
             )
-            for offer in inline_offers(query.query, self.ctx)
+            for offer in inline_offers(query.query, self.ctx.speaking(lang))
         ]
-        await query.answer(results, cache_time=INLINE_CACHE_SECONDS)
+        # results differ by the asker's language: Telegram must not share its cache between users
+        await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=True)
         if self.replies.observe is not None:
             self.replies.observe(PLATFORM, "search", time.perf_counter() - started)
 

@@ -79,7 +79,7 @@ def reminder_reply(
     summary and its sources; with ``calendar_url`` (the public calendar feed, when KAZKOR_PUBLIC_URL is
     set) an "Add to calendar" link."""
     _ = tr.gettext
-    builder = ReplyBuilder(reminder.text(), tr=tr)
+    builder = ReplyBuilder(reminder.text(tr), tr=tr)
     record = reminder.occurrence.record
     builder.section(_("Background"), [record_item(builder, catalogue, record)])
     builder.footer = _("This channel's reminders: /subscriptions")
