@@ -32,10 +32,11 @@ def test_trade_leads_with_latest_turnover_its_year_rank_and_both_sources(ask):
     assert set(cited_outlets(reply, turnover)) == {ASTANA_TIMES, DIPLOMACY_JOURNAL}
     rank = next(i for i in section(reply, "Korea's rank").items if "trade partner" in i.text)
     assert set(cited_outlets(reply, rank)) == {ASTANA_TIMES, DIPLOMACY_JOURNAL}
-    # both say "fourth"; only the Diplomacy Journal names the partners above Korea, and the line says so
+    # both say "fourth"; only the Diplomacy Journal names the partners above Korea, and the line says so.
+    # Neither gives the rank a year: it is the (inferred) year of the turnover stated with it, and says so
     journal = next(c.number for c in reply.citations if c.label == DIPLOMACY_JOURNAL)
     assert rank.text.startswith(
-        f"2023 — Korea 4th trade partner, after China, Italy, Russia (named by [{journal}])"
+        f"2023 (year inferred) — Korea 4th trade partner, after China, Italy, Russia (named by [{journal}])"
     )
 
 

@@ -178,6 +178,10 @@ def test_rank_figures():
         (4, "rank", "exact", "2023", ("astana-times-2024-06",)),
         (4, "rank", "exact", "2023", ("diplomacy-journal-2024-09",)),
     }
+    # neither 001 nor 002 gives the trade rank a year: 2023 is inferred from the turnover beside it
+    for f in _figures("trade_rank"):
+        assert f.inferred and "no year given (2023 inferred)" in f.summary, f.id
+        assert "2023" not in f.summary.replace("(2023 inferred)", ""), f.id
     assert {f.sources: f.ranked_above for f in _figures("trade_rank")} == {
         ("astana-times-2024-06",): (),
         ("diplomacy-journal-2024-09",): ("China", "Italy", "Russia"),
