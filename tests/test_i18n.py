@@ -442,3 +442,18 @@ def test_inline_offers_follow_the_askers_language(make_ctx):
     lithium = offers["agr-2024-06-lithium-rare-metals"]
     assert lithium.description.startswith("Во время визита Юн Сок Ёля в Астану в июне 2024 года")
     assert "“" in render_plain(lithium.message)  # the cited sentence, as the source wrote it
+
+
+def test_slack_asks_before_an_admin_control_in_the_replys_language():
+    from bot.render.slack import action_blocks
+    from bot.reply import Action, ActionRow, Reply
+
+    reply = Reply(
+        title="…",
+        actions=(ActionRow((Action("Приостановить напоминания", "unsubscribe", admin=True),)),),
+        lang="ru",
+    )
+    (block,) = action_blocks(reply, lambda action: "payload")
+    confirm = block["elements"][0]["confirm"]
+    assert confirm["text"]["text"] == "Только для администраторов канала. Отключить напоминания этого канала?"
+    assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == ("Отключить", "Оставить")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.i18n import ENGLISH, Translator, translator
 from bot.render.plain import item_line, source_lines, sources_heading
 from bot.reply import Action, Reply, Section
 
@@ -245,7 +246,7 @@ def action_blocks(reply: Reply, encode: Callable[[Action], str | None]) -> list[
             ]
         else:
             elements = [
-                _button(action, value, f"{ACTION_PREFIX}_{number}_{i}")
+                _button(action, value, f"{ACTION_PREFIX}_{number}_{i}", translator(reply.lang or "en"))
                 for i, (action, value) in enumerate(pairs)
             ]
         blocks.append(
@@ -258,14 +259,16 @@ def action_blocks(reply: Reply, encode: Callable[[Action], str | None]) -> list[
     return blocks
 
 
-def _button(action: Action, value: str, action_id: str) -> dict:
+def _button(action: Action, value: str, action_id: str, tr: Translator = ENGLISH) -> dict:
+    """A button; an admin's control asks first, in the reply's language."""
+    _ = tr.gettext
     button = {"type": "button", "action_id": action_id, "text": _plain_text(action.label), "value": value}
     if action.admin:
         button["confirm"] = {
             "title": _plain_text(action.label),
-            "text": {"type": "plain_text", "text": "Channel admins only. Stop this channel's reminders?"},
-            "confirm": _plain_text("Stop them"),
-            "deny": _plain_text("Keep them"),
+            "text": {"type": "plain_text", "text": _("Channel admins only. Stop this channel's reminders?")},
+            "confirm": _plain_text(_("Stop them")),
+            "deny": _plain_text(_("Keep them")),
         }
     return button
 
