@@ -102,7 +102,7 @@ def build_runtime(config: Config, ctx: Context, *, host: str | None = None) -> R
         runtime.fronts, runtime.http, runtime.services, runtime.monitor, runtime.metrics, runtime.down
     )
     _add_reminders(runtime)  # started after the front ends, stopped before them
-    install_feeds(runtime)  # GET /calendar.ics and /calendar/<token>.ics on the same server
+    install_feeds(runtime.ctx, runtime.config, runtime.http)  # GET /calendar.ics, /calendar/<token>.ics
     return runtime
 
 

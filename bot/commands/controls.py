@@ -81,7 +81,7 @@ def interactive(command: Command, ctx: Context, page: int = 0, view: str = "") -
     if name not in NO_SOURCES_BUTTON and _record_ids(shown):
         moves.append(Action(_("Sources"), name, command.args, page, VIEW_SOURCES))
     if name == "trade" and [arg.lower() for arg in command.args] != ["chart"]:
-        # the figures as a picture (bot.feeds registers /trade chart), posted as a new message
+        # the figures as a picture (/trade chart comes from bot.feeds' command table), posted as a new message
         moves.append(Action(_("Chart"), "trade", ("chart",), view=VIEW_NEW_MESSAGE))
     if moves:
         rows.append(ActionRow(tuple(moves)))

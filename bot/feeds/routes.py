@@ -15,9 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.commands import Context
+from bot.config import Config
 from bot.feeds.calendar import FEEDS, MEDIA_TYPE, Feed, FeedCache
 from bot.feeds.tokens import subscription_for_token
 from bot.feeds.urls import CHANNEL_PATH, PUBLIC_PATH
+from bot.http import WebServer
 
 MAX_AGE = 3600  # seconds a cache may reuse a feed without asking
 _TOKEN_RE = re.compile(r"^[a-z2-7]{32}$")
@@ -86,13 +89,12 @@ def add_calendar_routes(web_app: web.Application, ctx: Any, cache: FeedCache, se
     web_app.router.add_get(CHANNEL_PATH, channel)
 
 
-def install_feeds(runtime: Any) -> None:
-    """Called by ``bot.app.build_runtime``: the calendar routes on the one HTTP server. The command
-    context gets the public URL and the token secret from the same config, so the addresses /calendar
-    gives are the ones these routes answer."""
-    ctx, config = runtime.ctx, runtime.config
+def install_feeds(ctx: Context, config: Config, http: WebServer) -> None:
+    """Called by ``bot.bootstrap.runtime.build_runtime``: the calendar routes on the one HTTP server. The
+    command context gets the public URL and the token secret from the same config, so the addresses
+    /calendar gives are the ones these routes answer."""
     ctx.public_url = ctx.public_url or config.public_url
     ctx.feed_secret = ctx.feed_secret or config.calendar_secret
-    runtime.http.route_setups.append(
+    http.route_setups.append(
         lambda web_app: add_calendar_routes(web_app, ctx, FEEDS, ctx.feed_secret)
     )

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 # Commands that change what a channel receives: the adapter checks whether the asker may do that.
 ADMIN_COMMANDS = frozenset({"subscribe", "unsubscribe", "language"})
-# Commands the subscription feature adds to bot.commands.COMMANDS (registered by its own module).
+# The subscription commands (bot.commands.subscriptions): the adapters answer them after reading state.
 SUBSCRIPTION_COMMANDS = ("subscribe", "unsubscribe", "subscriptions")
 
 
