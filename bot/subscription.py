@@ -17,6 +17,9 @@ from bot.i18n import ENGLISH, Translator
 
 DEFAULT_TIME = "09:00"
 DEFAULT_LEADS = (7, 0)  # days ahead: a week before, and on the day
+# How far the next reminders are looked for (/subscriptions, the Home tab): reminders recur yearly,
+# so a year and a day finds every one there is, and the search stays bounded (~60 µs a day).
+LOOKAHEAD_DAYS = 366
 
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 

@@ -305,3 +305,25 @@ def test_a_slack_workspace_admin_subscribes_and_a_member_is_refused(ctx, state):
     refused, accepted = run(scenario())
     assert refused.title == REFUSAL and accepted.kind == "answer"
     assert state.subscription("slack", "C0GENERAL")["time"] == "09:30"
+
+
+def test_subscriptions_shows_five_reminders_even_when_the_next_three_months_hold_two(catalogue, state):
+    # on 30 Nov the next 90 days hold only the 35th anniversary of relations (28 Jan, a week before and
+    # on the day); the list looks far enough to find the five it promises (a year holds every one)
+    ctx = Context(
+        catalogue=catalogue,
+        tz=ALMATY,
+        clock=lambda: datetime.fromisoformat("2026-11-30T12:00:00+05:00"),
+        state=state,
+    )
+    dispatch(command("/subscribe 09:00 Asia/Almaty", is_admin=True), ctx)
+    shown = lines(dispatch(command("/subscriptions"), ctx))[:5]
+    assert [line.split(" — ")[0] for line in shown] == [
+        "21 Jan 2027 09:00",
+        "28 Jan 2027 09:00",
+        "5 Jun 2027 09:00",
+        "12 Jun 2027 09:00",
+        "1 Aug 2027 09:00",
+    ]
+    assert "35th anniversary of diplomatic relations (28 Jan 1992)" in shown[1]
+    assert "state visit to Astana (12 Jun 2024)" in shown[3]

@@ -15,10 +15,9 @@ from bot.commands.context import Context
 from bot.commands.due import Reminder, due
 from bot.commands.format import record_item
 from bot.reply import Item, Reply, ReplyBuilder
-from bot.subscription import leads_of, next_posting_days
+from bot.subscription import LOOKAHEAD_DAYS, leads_of, next_posting_days
 
 NEXT_SHOWN = 10
-LOOKAHEAD_DAYS = 90
 
 
 def _subscriptions(ctx: Context, platform: str) -> list[dict[str, Any]]:
@@ -54,13 +53,16 @@ def home(platform: str, ctx: Context) -> Reply:
             [Item("None yet. An admin types /subscribe in a channel to start them.")],
         )
     coming: list[tuple[datetime, dict[str, Any], Reminder]] = []
+    # channels mostly share their days and leads: what is due on a day is worked out once for all of them
+    due_on: dict[tuple, list[Reminder]] = {}
     for sub in subs:
         if not sub.get("active", True):
             continue
+        leads = leads_of(sub)
         for day in next_posting_days(sub, ctx.clock(), LOOKAHEAD_DAYS):
-            coming.extend(
-                (_when(day, sub), sub, reminder) for reminder in due(ctx.catalogue, day, leads_of(sub))
-            )
+            if (day, leads) not in due_on:
+                due_on[(day, leads)] = due(ctx.catalogue, day, leads)
+            coming.extend((_when(day, sub), sub, reminder) for reminder in due_on[(day, leads)])
     coming.sort(key=lambda entry: (entry[0], entry[1]["channel"]))
     if coming:
         items = [

@@ -23,6 +23,7 @@ from bot.reply import Item, Reply, ReplyBuilder
 from bot.subscription import (
     DEFAULT_LEADS,
     DEFAULT_TIME,
+    LOOKAHEAD_DAYS,
     describe_leads,
     leads_of,
     looks_like_time,
@@ -33,7 +34,6 @@ from bot.subscription import (
 log = logging.getLogger(__name__)
 
 REFUSAL = N_("Only channel admins can change this channel's reminders.")
-LOOKAHEAD_DAYS = 90  # how far /subscriptions looks for the next reminders
 SHOWN_NEXT = 5
 # The console has no channel to post to: its subscription is a preview of what a channel would get.
 CONSOLE_NOTE = N_(
