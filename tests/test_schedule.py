@@ -139,6 +139,32 @@ def test_catch_up_after_downtime_posts_todays_missed_reminders_only_where_the_ti
     assert [m.chat_id for m in sent] == [-100123]
 
 
+def test_catch_up_reads_only_the_subscriptions_whose_time_has_passed(state, db, catalogue, monkeypatch):
+    """Issue 9 (RSS < 100 MB with 10,000 subscriptions): the catch-up at start reads the subscriptions of
+    the fire times already past today, not every subscription."""
+    subscribe(state, "telegram", "-100123", tz="Asia/Almaty")  # 09:00 Almaty: passed
+    subscribe(state, "telegram", "-100777", tz="America/New_York")  # 09:00 New York: still ahead
+    read = []
+    monkeypatch.setattr(state, "subscriptions", lambda: read.append("all") or [])
+    real_at = state.subscriptions_at
+    monkeypatch.setattr(state, "subscriptions_at", lambda at: read.append(at) or real_at(at))
+    clock = SettableClock("2024-09-29T10:30:00+05:00")
+
+    async def scenario():
+        async with FakeTelegram() as tg, senders_for(db, tg) as senders:
+            service = service_for(state, catalogue, senders, clock)
+            await service.start()
+            try:
+                return await asyncio.wait_for(service.catch_up_task, 10), tg.sent
+            finally:
+                await service.stop()
+
+    summary, sent = run(scenario())
+    assert summary.sent == 1 and [m.chat_id for m in sent] == [-100123]
+    assert read[0] == ("09:00", "Asia/Almaty") and "all" not in read
+    assert ("09:00", "America/New_York") not in read
+
+
 @pytest.mark.parametrize(
     "now",
     [

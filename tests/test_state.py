@@ -496,3 +496,18 @@ def test_a_lazy_state_is_opened_once_on_first_use_and_shared_by_the_context_copi
     assert peeked.channel_setting("telegram", "-1", "language") == "kk" and opened == [1]
     unavailable = Context(catalogue=ctx.catalogue, tz=ALMATY, state=StateSlot(opener=lambda: None))
     assert unavailable.state is None and unavailable.channel_setting("console", "console", "language") is None
+
+
+def test_a_sqlite_state_does_not_load_the_postgresql_dialect(tmp_path):
+    """Issue 9 (RSS < 100 MB): SQLAlchemy's postgresql package is ~3 MB a SQLite deployment never uses."""
+    code = (
+        "import sys\nfrom bot.state.store import StateStore\n"
+        f"store = StateStore('sqlite:///{tmp_path / 'state.sqlite3'}')\n"
+        "store.save_channel_setting('telegram', '-1', 'language', 'ru')\n"
+        "print(store.channel_setting('telegram', '-1', 'language'), "
+        "'sqlalchemy.dialects.postgresql' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["ru", "False"]
