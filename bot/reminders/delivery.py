@@ -229,6 +229,7 @@ class Delivery:
         self.writer = LedgerWriter(state)
         self._gates: dict[str, asyncio.Semaphore] = {}  # platform -> the one cap on its sends in flight
         self._known: dict[str, str] = {}  # key -> "sent"/"pending" as the ledger said before this fan-out
+        self._due_memo: dict[tuple, list[Reminder]] = {}  # (local day, leads) -> due reminders
         self._locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         # subscriptions moved or paused by this instance, or changed by a command while it ran: their
         # stored record is read again before each post (see mark_changed)
@@ -243,12 +244,11 @@ class Delivery:
         for sub in subs:
             if sub.get("active", True) and sub["platform"] not in UNPOSTED_PLATFORMS:
                 by_platform[sub["platform"]].append(sub)
-        keys = [
-            ledger_key(sub["platform"], str(sub["channel"]), reminder)
-            for group in by_platform.values()
-            for sub in group
-            for reminder in self._due(sub, day)
-        ]
+        keys: list[str] = []
+        for count, sub in enumerate(sub for group in by_platform.values() for sub in group):
+            keys.extend(ledger_key(sub["platform"], str(sub["channel"]), r) for r in self._due(sub, day))
+            if count % 256 == 255:
+                await asyncio.sleep(0)  # 10,000 subscriptions: let the loop serve others meanwhile
         if keys:
             try:
                 self._known.update(await asyncio.to_thread(self.state.statuses, keys))
@@ -292,19 +292,31 @@ class Delivery:
         if gate is None:
             gate = self._gates[platform] = asyncio.Semaphore(self.concurrency)
 
-        async def one(sub: dict[str, Any]) -> Summary:
-            async with gate:
-                return await self._run_subscription(sender, sub, day, auth_failed)
+        waiting = iter(subs)
 
-        for result in await asyncio.gather(*(one(sub) for sub in subs)):
-            summary.add(result)
+        async def worker() -> None:
+            # A few workers taking subscriptions in turn, not one task per subscription: 10,000 channels
+            # firing at once must not mean 10,000 tasks. The gate caps sends in flight per platform across
+            # every fan-out of this Delivery.
+            for sub in waiting:
+                async with gate:
+                    summary.add(await self._run_subscription(sender, sub, day, auth_failed))
+
+        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(subs)))))
         if auth_failed.is_set():
             summary.problems.append(f"{platform}: credentials refused; fix the token and run post-due again")
         return summary
 
     def _due(self, sub: dict[str, Any], day: date | None) -> list[Reminder]:
         local_day = day or local_now(sub, self.clock()).date()
-        return due(self.catalogue, local_day, leads_of(sub))
+        leads = leads_of(sub)
+        memo = (local_day, leads, len(self.catalogue))  # the catalogue only grows: its size dates it
+        found = self._due_memo.get(memo)
+        if found is None:  # channels share days and leads: computed once per (day, leads)
+            if len(self._due_memo) > 64:
+                self._due_memo.clear()
+            found = self._due_memo[memo] = due(self.catalogue, local_day, leads)
+        return found
 
     # -- one subscription ----------------------------------------------------------------------------
 
