@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from facts.model import Anniversary, DataError, Event, Figure, Source, build_record
-from facts.text import words
+from facts.text import amounts, words
 
 DATA_FILES = (
     ("sources.json", "source"),
@@ -91,6 +91,7 @@ class Catalogue:
         self.by_word: dict[str, set[str]] = defaultdict(set)  # every word of a record, shown or not
         self.shown_words: dict[str, set[str]] = defaultdict(set)  # words of what an answer shows
         self.name_words: dict[str, set[str]] = defaultdict(set)  # words of a record's name or title
+        self.by_amount: dict[str, set[str]] = defaultdict(set)  # numbers stated, alone and with a scale
         # people and organisations by each of their names, folded by facts.text.words
         self.by_name: dict[str, str] = {}
         # source id -> kind -> ids of the records citing it (what /source SOURCE-ID lists and counts)
@@ -155,8 +156,11 @@ class Catalogue:
         shown = set(words(visible_text(record)))
         for word in shown:
             self.shown_words[word].add(record.id)
-        for word in shown | set(words(hidden_text(record))):
+        hidden = hidden_text(record)
+        for word in shown | set(words(hidden)):
             self.by_word[word].add(record.id)
+        for amount in amounts(visible_text(record)) | amounts(hidden) | _value_amounts(record):
+            self.by_amount[amount].add(record.id)
         for word in set(words(name_text(record))):
             self.name_words[word].add(record.id)
         for name in names_of(record):
@@ -210,11 +214,17 @@ class Catalogue:
         newest = heapq.nlargest(limit, (self.by_id[i] for i in hits), key=_sort_key)
         return len(hits), newest
 
-    def search(self, query_words: list[str], limit: int) -> tuple[int, list[tuple[Any, bool]]]:
+    def search(
+        self, query_words: list[str], limit: int, query_amounts: Iterable[str] = ()
+    ) -> tuple[int, list[tuple[Any, bool]]]:
         """Records holding every query word, as ``(record, shown)`` pairs: matches in what an answer
         shows first (newest first), then matches only in notes or quoted sentences. A record restating
-        another one that also matched (``same_as``) is left out, so one fact is listed once."""
+        another one that also matched (``same_as``) is left out, so one fact is listed once.
+        ``query_amounts`` (facts.text.amounts of the query) must each be stated as a number: "4 billion"
+        is not a list's "4." beside "$6 billion"."""
         hits = self.ids_with_all(query_words)
+        for amount in query_amounts:
+            hits = hits & self.by_amount.get(amount, set())
         if not hits:
             return 0, []
         # an anniversary restates its founding event (``event``) as a figure may restate a deal (``same_as``)
@@ -312,6 +322,19 @@ def hidden_text(record: Any) -> str:
     parts = [record.note or "", record.correction or "", getattr(record, "derived", None) or ""]
     parts.extend(c.quote for c in record.cite)
     return " ".join(parts)
+
+
+def _value_amounts(record: Any) -> set[str]:
+    """A figure's value as a number query states it: a rank 4 is "4" (written "4th"), US$4 billion
+    "4 billion" and "4"."""
+    value = getattr(record, "value", None) if isinstance(record, Figure) else None
+    if value is None:
+        return set()
+    for scale, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+        if value >= scale:
+            number = f"{value / scale:g}"
+            return {number, f"{number} {word}"}
+    return {f"{value:g}"}
 
 
 def _restates(record: Any) -> str | None:

@@ -386,6 +386,25 @@ def test_search_with_no_hit_says_so(ask):
     assert reply.title == "Nothing matches “zebra giraffe”."
 
 
+def test_search_for_an_amount_matches_the_amount_not_a_lists_numbering(ask):
+    # 004: "Toqayev shared the number USD 4 Billion"; 002's "(1.China, 2. Italy, 3. Russia; $6 billion)"
+    # and "4. China; $9.9 billion" hold a "4" and a "billion" but no US$4 billion
+    reply = ask("/search 4 billion")
+    ids = [item.record_id for s in reply.sections for item in s.items]
+    assert ids == ["trade-2021-seoul-summit", "per-kassym-jomart-tokayev"], render_plain(reply)
+    assert reply.title == "2 results for “4 billion”"
+    # a figure's value counts: Korea's rank 4 ("4th", "fourth") is found by /search 4, 002's "4. China" is not
+    ranks = {i.record_id for s in ask("/search 4").sections for i in s.items}
+    assert {"trade-rank-2023-astana-times", "trade-2021-seoul-summit"} <= ranks
+    assert "investment-cumulative-2024-diplomacy-journal" not in ranks
+    # a decimal is one number, and the matched words shown are the amount's, not a list's "1."
+    reply = ask("/search 1.2 billion")
+    assert "trade-rank-2023-diplomacy-journal" in {i.record_id for s in reply.sections for i in s.items}
+    quoted = [i.text for i in section(reply, "Also in quoted sentences and notes").items]
+    assert quoted and all("$1.2" in text for text in quoted), quoted
+    assert ask("/search 2 billion").title == "Nothing matches “2 billion”."  # not "$1.2 billion"
+
+
 def test_source_shows_the_verbatim_sentence_and_its_outlet(ask):
     reply = ask("/source evt-2024-10-06-referendum")
     joongang, journal = section(reply, "What the source says").items

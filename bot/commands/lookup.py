@@ -24,7 +24,7 @@ from bot.commands.who import KIND_WORDS
 from bot.i18n import ENGLISH, N_, Translator
 from bot.reply import Item, Reply, ReplyBuilder
 from facts.store import Catalogue
-from facts.text import WORD_RE, normalise_word, words
+from facts.text import WORD_RE, amount_spans, amounts, normalise_word, words
 
 MAX_RESULTS = 20
 MAX_BACKED = 40  # records listed under /source SOURCE-ID; the count says how many there are
@@ -46,7 +46,9 @@ def _tokens(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple((m.start(), m.end(), normalise_word(m.group(0))) for m in WORD_RE.finditer(text))
 
 
-def matched_text(record: Any, query: list[str]) -> str | None:
+def matched_text(
+    record: Any, query: list[str], query_amounts: set[str] | frozenset[str] = frozenset()
+) -> str | None:
     """The words around the first query word in the record's quoted sentence holding the most query
     words (what made an unshown field match); None when only a curator's note, correction or derivation
     matched: those stay in ``/source``."""
@@ -57,8 +59,12 @@ def matched_text(record: Any, query: list[str]) -> str | None:
     for text in quotes + notes:
         found = _tokens(text)
         score = len({w for _, _, w in found} & wanted)
+        # a number asked for is shown where the text states it ("$1.2 billion"), not at a list's "1."
+        stated = [t for t in amount_spans(text) if t[2] in query_amounts]
+        if query_amounts and not stated:
+            continue
         if score > best_score:
-            start, end, _ = next(t for t in found if t[2] in wanted)
+            start, end, _ = stated[0] if stated else next(t for t in found if t[2] in wanted)
             best, best_score, best_span = text, score, (start, end)
     if best and best not in quotes:
         return None
@@ -82,7 +88,8 @@ def search(args: tuple[str, ...], ctx: Context) -> Reply:
         raise UsageError(_("Say what to search for."))
     catalogue = ctx.catalogue
     corrected = correct(query, catalogue, catalogue.by_word)
-    total, hits = catalogue.search(corrected, ctx.list_limit(MAX_RESULTS))
+    asked_amounts = amounts(" ".join(args))
+    total, hits = catalogue.search(corrected, ctx.list_limit(MAX_RESULTS), asked_amounts)
     shown_query = " ".join(args)
     if not hits:
         builder = ReplyBuilder(_("Nothing matches “{query}”.").format(query=shown_query), tr=tr)
@@ -102,7 +109,7 @@ def search(args: tuple[str, ...], ctx: Context) -> Reply:
             )
         else:
             # which record (its summary, cut short) and the words of it that matched
-            matched = matched_text(record, corrected)
+            matched = matched_text(record, corrected, asked_amounts)
             if matched is None:
                 text = _("{summary} — matched in the curator's notes (/source)").format(
                     summary=clip(summary, 80)
