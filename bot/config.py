@@ -180,8 +180,7 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
-        """Every setting from ``env`` (default: the process environment); an empty value is "not set".
-        The first invalid one raises :class:`ConfigError` naming it."""
+        """Every setting from ``env`` (default: os.environ); empty is unset; ConfigError names a bad one."""
         source = os.environ if env is None else env
 
         def get(name: str) -> str | None:
