@@ -73,3 +73,21 @@ def test_the_trade_example_in_the_docs_is_what_trade_answers(ask):
     example = docs.split("Example (`kazkor ask /trade`, the whole answer):\n\n```\n")[1].split("```")[0]
     # the whole answer, line for line and in order: a changed, moved or new line shows up here
     assert example.splitlines() == render_plain(ask("/trade")).splitlines()
+
+
+def test_the_lines_quoted_in_how_answers_read_are_lines_of_the_answers(ask):
+    from pathlib import Path
+
+    from bot.render.plain import render_plain
+
+    docs = " ".join((Path(__file__).resolve().parent.parent / "docs" / "commands.md").read_text().split())
+    dated = (
+        "6 Oct 2024 — Nationwide referendum on building a nuclear power plant in Kazakhstan [1][3] · "
+        "evt-2024-10-06-referendum"
+    )
+    plan = "2025 — Inaugural C5+K Summit, Seoul (planned as of Sep 2024; outcome not reported)"
+    assert f"`{dated}`" in docs and f"`{plan}`" in docs
+    assert f"• {dated}" in render_plain(ask("/timeline 2024")).splitlines()
+    # once 2025 has passed, a plan says the sources do not report what happened
+    after = render_plain(ask("/timeline 2025", when="2026-11-30T09:00:00+05:00"))
+    assert any(line.startswith(f"• {plan} [") for line in after.splitlines()), after
