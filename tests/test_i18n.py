@@ -457,3 +457,99 @@ def test_slack_asks_before_an_admin_control_in_the_replys_language():
     confirm = block["elements"][0]["confirm"]
     assert confirm["text"]["text"] == "Только для администраторов канала. Отключить напоминания этого канала?"
     assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == ("Отключить", "Оставить")
+
+
+# --- interface texts outside a command's answer --------------------------------------------------------
+
+
+def test_an_over_long_message_is_refused_in_the_channels_language(make_ctx, state):
+    from bot.commands.language import set_channel_language
+    from bot.commands.parse import MAX_INPUT
+    from bot.platforms.inbound import parse_text
+
+    ctx = make_ctx()
+    ctx.state = state
+    set_channel_language(state, "telegram", "-5", "ru")
+    text = "/search " + "x" * MAX_INPUT  # 508 characters
+    hint = handle_text(text, ctx, platform="telegram", channel="-5")
+    assert hint.title == "Сообщение слишком длинное (508 зн.): команда — не более 500 знаков."
+    assert hint.lang == "ru" and hint.sections[0].items[0].text == "/search BAKAD"
+    # the Slack and Telegram front ends: the channel's choice, else a private chat's user language
+    where = {"platform": "telegram", "user": "7", "ctx": ctx}
+    assert parse_text(text, channel="-5", chat_type="group", **where).title == hint.title
+    private = parse_text(text, channel="7", chat_type="private", user_language="ko", **where)
+    assert private.title == "메시지가 508자입니다. 명령은 최대 500자까지 입력할 수 있습니다."
+    assert parse_text(text, channel="-6", chat_type="group", user_language="ko", **where).title == (
+        "That message is 508 characters long; commands are at most 500."
+    )
+
+
+def test_an_expired_button_is_refused_in_the_pressers_language_on_telegram(tmp_path, make_ctx, state):
+    from bot.commands.language import set_channel_language
+    from tests.running import TIMEOUT, loopback_config, run, running
+    from tests.standins.telegram_api import FakeTelegram
+
+    ctx = make_ctx()
+    ctx.state = state
+    group, private = -503, 1003
+    set_channel_language(state, "telegram", str(group), "ru")
+
+    async def scenario():
+        async with FakeTelegram() as fake:
+            config = loopback_config(tmp_path, telegram_token=fake.token, telegram_api_url=fake.base_url)
+            async with running(config, ctx):
+                fake.push_command(group, "/timeline", chat_type="group", user_id=7)
+                fake.push_command(private, "/timeline", user_id=private)
+                sent = await fake.wait_for_sent(2, TIMEOUT)
+                in_group = next(m for m in sent if m.chat_id == group)
+                in_private = next(m for m in sent if m.chat_id == private)
+
+                async def alert(message, **kw) -> dict:
+                    query = fake.press(message, data="forged", **kw)
+                    return await fake.wait_for_callback_answer(query, TIMEOUT)
+
+                answer = await alert(in_group, user_id=8, language_code="ko")  # the group's choice wins
+                assert answer["text"] == "Эта кнопка устарела, отправьте команду ещё раз."
+                assert answer["show_alert"] is True
+                answer = await alert(in_private, user_id=private, language_code="kk")
+                assert answer["text"] == "Бұл түйменің мерзімі өтті, пәрменді қайта жіберіңіз."
+                answer = await alert(in_private, user_id=private)
+                assert answer["text"] == "This button has expired, send the command again."
+                assert fake.edits == []
+
+    run(scenario())
+
+
+def test_an_expired_control_is_refused_in_the_channels_language_on_slack(tmp_path, make_ctx, state):
+    import aiohttp
+
+    from bot.commands.language import set_channel_language
+    from bot.platforms.slack import EVENTS_PATH
+    from tests.running import TIMEOUT, base_url, run, running
+    from tests.standins.slack_api import (
+        DEFAULT_CHANNEL,
+        FakeSlack,
+        block_actions_payload,
+        signed_interactive_request,
+    )
+    from tests.test_slack_e2e import SECRET, expected, http_config
+
+    ctx = make_ctx()
+    ctx.state = state
+    set_channel_language(state, "slack", DEFAULT_CHANNEL, "ko")
+    timeline = expected(ctx, "/timeline")[0]  # any message with controls: the value is forged
+
+    async def scenario():
+        async with FakeSlack() as fake, running(http_config(tmp_path, fake), ctx) as runtime:
+            payload = block_actions_payload(
+                timeline["blocks"], "Next", response_url=fake.response_url("x"), value="forged"
+            )
+            body, headers = signed_interactive_request(SECRET, payload)
+            async with aiohttp.ClientSession() as http:
+                async with http.post(base_url(runtime) + EVENTS_PATH, data=body, headers=headers) as r:
+                    assert r.status == 200
+            (response,) = await fake.wait_for_responses(1, TIMEOUT)
+            assert response.text == "만료된 버튼입니다. 명령을 다시 보내 주세요."
+            assert response.response_type == "ephemeral"
+
+    run(scenario())

@@ -206,7 +206,7 @@ def handle_text(text: str, ctx: Context, *, lang: str | None = None, **where: st
         # the hint shows the typed command's own example, in the language its answer would have had
         spec = table(ctx).get(ALIASES.get(exc.name, exc.name))
         tr = ctx.speaking(lang).tr if lang else localized(Command(exc.name, (), *_where(where)), ctx).tr
-        return usage(str(exc), spec.example if spec else PARSE_EXAMPLE, tr)
+        return usage(exc.message(tr), spec.example if spec else PARSE_EXAMPLE, tr)
     if lang:
         command = dataclasses.replace(command, extra={**command.extra, "lang": lang})
     return dispatch(command, ctx)

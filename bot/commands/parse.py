@@ -6,8 +6,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from bot.i18n import ENGLISH, N_, Translator
+
 MAX_INPUT = 500  # characters; longer input is refused with a hint rather than parsed
 PARSE_EXAMPLE = "/agreements 2024"  # the hint for text that names no command
+TOO_LONG = N_("That message is {length} characters long; commands are at most {limit}.")
 # Characters no one means to type into a command: control characters (an ANSI escape echoed back would
 # drive the reader's terminal) and invisible format characters (a zero-width space pasted before
 # "/trade" would make it look unknown while it looks right), among them the bidirectional controls
@@ -44,9 +47,15 @@ class Command:
 
 
 class ParseError(ValueError):
-    def __init__(self, message: str, name: str = "") -> None:
-        super().__init__(message)
+    """Text too long to parse. ``str()`` is the English (for logs); :meth:`message` is the reader's."""
+
+    def __init__(self, length: int, name: str = "") -> None:
+        self.length = length
         self.name = name  # the command the refused text began with ("" if none): its example is the hint
+        super().__init__(self.message(ENGLISH))
+
+    def message(self, tr: Translator) -> str:
+        return tr.gettext(TOO_LONG).format(length=self.length, limit=MAX_INPUT)
 
 
 def _name(head: str) -> str:
@@ -64,9 +73,7 @@ def parse(
         name = _name(words[0]) if words else ""
         if name == "kazkor" and len(words) > 1:
             name = _name(words[1])
-        raise ParseError(
-            f"That message is {len(text)} characters long; commands are at most {MAX_INPUT}.", name
-        )
+        raise ParseError(len(text), name)
     parts = text.split()
     if not parts:
         return Command("help", (), platform, channel, user)

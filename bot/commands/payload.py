@@ -18,13 +18,15 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from bot.i18n import N_
 from bot.reply import Action
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
 FORMAT = "1"
 _SIG_CHARS = 11  # base64url of 8 bytes, without padding
 MAX_PAGE = 999
-EXPIRED = "This button has expired, send the command again."
+# In the presser's channel language (bot.platforms.inbound.expired_text).
+EXPIRED = N_("This button has expired, send the command again.")
 
 
 class Expired(ValueError):

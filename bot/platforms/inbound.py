@@ -16,7 +16,8 @@ from bot.commands import ALIASES, COMMANDS, Command, Context, parse
 from bot.commands.controls import PRESSABLE, interactive
 from bot.commands.language import language_of
 from bot.commands.parse import PARSE_EXAMPLE, ParseError
-from bot.commands.payload import Press, decode, derive_key, encode
+from bot.commands.payload import EXPIRED, Press, decode, derive_key, encode
+from bot.i18n import ENGLISH, translator
 from bot.reply import Action, Attachment, Reply, usage
 
 log = logging.getLogger(__name__)
@@ -27,13 +28,21 @@ ADMIN_COMMANDS = frozenset({"subscribe", "unsubscribe", "language"})
 SUBSCRIPTION_COMMANDS = ("subscribe", "unsubscribe", "subscriptions")
 
 
-def parse_text(text: str, *, platform: str, channel: str, user: str) -> Command | Reply:
-    """The Command for ``text``, or a usage Reply when it cannot be parsed (e.g. far too long)."""
+def parse_text(
+    text: str, *, platform: str, channel: str, user: str, ctx: Context | None = None, **extra: Any
+) -> Command | Reply:
+    """The Command for ``text``, or a usage Reply when it cannot be parsed (e.g. far too long), in the
+    language the command would have been answered in (``ctx`` and ``extra``: chat type, user language)."""
     try:
         return parse(text, platform=platform, channel=channel, user=user)
     except ParseError as exc:
         spec = COMMANDS.get(ALIASES.get(exc.name, exc.name))  # the typed command's own example
-        return usage(str(exc), spec.example if spec else PARSE_EXAMPLE)
+        tr = (
+            ENGLISH
+            if ctx is None
+            else translator(language_of(Command(exc.name, (), platform, channel, user, extra), ctx))
+        )
+        return usage(exc.message(tr), spec.example if spec else PARSE_EXAMPLE, tr)
 
 
 def canonical_name(command: Command) -> str:
@@ -70,6 +79,12 @@ class Controls:
     def decode(self, payload: str) -> Press:
         """The press in ``payload``; :class:`bot.commands.payload.Expired` when forged or stale."""
         return decode(self._key, payload, PRESSABLE)
+
+
+def expired_text(ctx: Context, *, platform: str, channel: str, user: str, **extra: Any) -> str:
+    """The alert for a forged or stale control, in the language the presser would be answered in
+    there (the channel's /language; in a Telegram private chat the user's own language)."""
+    return translator(language_of(Command("", (), platform, channel, user, extra), ctx)).gettext(EXPIRED)
 
 
 def press_command(press: Press, *, platform: str, channel: str, user: str, **extra: Any) -> Command:

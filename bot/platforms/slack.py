@@ -41,7 +41,7 @@ from bot.commands import Command, Context, Spec, dispatch, table
 from bot.commands.controls import VIEW_NEW_MESSAGE
 from bot.commands.home import home
 from bot.commands.language import SETTING
-from bot.commands.payload import EXPIRED, Expired
+from bot.commands.payload import Expired
 from bot.config import Config
 from bot.frontend import AuthFailed
 from bot.i18n import ENGLISH, Translator, language_code, translator
@@ -53,6 +53,7 @@ from bot.platforms.inbound import (
     Controls,
     RenderedReplies,
     canonical_name,
+    expired_text,
     needs_admin_check,
     parse_text,
     press_command,
@@ -289,7 +290,14 @@ class SlackFrontEnd:
         text = f"{command.get('command', '')} {slack_unescape(command.get('text', ''))}".strip()
         parsed: Command | Reply = usage("Empty command.", "/help")
         try:
-            parsed = parse_text(text, platform=PLATFORM, channel=channel, user=user)
+            parsed = parse_text(
+                text,
+                platform=PLATFORM,
+                channel=channel,
+                user=user,
+                ctx=self.ctx,
+                chat_type=chat_type_of(channel),
+            )
             if isinstance(parsed, Reply):
                 rendered = self.replies.render(parsed)
             elif canonical_name(parsed) in ACK_FIRST_COMMANDS:
@@ -395,7 +403,10 @@ class SlackFrontEnd:
             press = self.controls.decode(value)
         except Expired as exc:
             log.info("Slack: a control press refused (%s)", exc)
-            await send(text=EXPIRED, response_type="ephemeral", replace_original=False)
+            alert = expired_text(
+                self.ctx, platform=PLATFORM, channel=channel, user=user, chat_type=chat_type_of(channel)
+            )
+            await send(text=alert, response_type="ephemeral", replace_original=False)
             self.replies.report(None, started)
             return
         extra: dict[str, Any] = {"chat_type": chat_type_of(channel), "thread": None}

@@ -53,7 +53,7 @@ from telegram.ext import (
 from bot.commands import ALIASES, Context, Spec, table
 from bot.commands.controls import VIEW_NEW_MESSAGE
 from bot.commands.inline import inline_offers
-from bot.commands.payload import EXPIRED, Expired
+from bot.commands.payload import Expired
 from bot.config import Config
 from bot.frontend import AuthFailed
 from bot.i18n import LANGUAGES, Translator, language_code, translator
@@ -66,6 +66,7 @@ from bot.platforms.inbound import (
     Controls,
     Rendered,
     RenderedReplies,
+    expired_text,
     needs_admin_check,
     parse_text,
     press_command,
@@ -300,7 +301,13 @@ class TelegramFrontEnd:
         user = message.from_user
         thread = topic_of(message)
         parsed = parse_text(
-            message.text or "", platform=PLATFORM, channel=str(chat.id), user=str(user.id) if user else ""
+            message.text or "",
+            platform=PLATFORM,
+            channel=str(chat.id),
+            user=str(user.id) if user else "",
+            ctx=self.ctx,  # a hint in the language the command would have been answered in
+            chat_type=chat.type,
+            user_language=user.language_code if user else None,
         )
         if isinstance(parsed, Reply):
             rendered = self.replies.render(parsed)
@@ -366,13 +373,13 @@ class TelegramFrontEnd:
                 press = self.controls.decode(query.data or "")
             except Expired as exc:
                 log.info("Telegram: a button press refused (%s)", exc)
-                await query.answer(EXPIRED, show_alert=True)
+                await query.answer(self._expired(query), show_alert=True)
                 answered = True
                 self.replies.report(None, started)
                 return
             message = query.message
             if message is None:  # a button on an inline-mode message: we put none there
-                await query.answer(EXPIRED, show_alert=True)
+                await query.answer(self._expired(query), show_alert=True)
                 answered = True
                 return
             chat = message.chat
@@ -413,6 +420,19 @@ class TelegramFrontEnd:
                     await query.answer()
                 except TelegramError:
                     log.debug("Telegram: could not answer a callback query", exc_info=True)
+
+    def _expired(self, query: CallbackQuery) -> str:
+        """The expired-button alert in the language the presser is answered in where they pressed."""
+        chat = query.message.chat if query.message is not None else None
+        user = query.from_user
+        return expired_text(
+            self.ctx,
+            platform=PLATFORM,
+            channel=str(chat.id) if chat else "",
+            user=str(user.id),
+            chat_type=chat.type if chat else "private",  # no chat: an inline message, the user's own
+            user_language=user.language_code,
+        )
 
     async def _edit(
         self,

@@ -338,11 +338,12 @@ class FakeTelegram(StandIn):
         user_id: int = 1001,
         first_name: str = "Aigerim",
         inaccessible: bool = False,
+        language_code: str | None = None,
     ) -> str:
         """Push the ``callback_query`` Telegram sends when a user presses the button ``label`` under
         ``message`` (or sends ``data`` as if it were one: a forged press); returns the query id.
         ``inaccessible``: the message is too old for the bot to see, and Telegram sends only its chat,
-        id and ``date`` 0 (an InaccessibleMessage)."""
+        id and ``date`` 0 (an InaccessibleMessage). ``language_code``: the presser's Telegram language."""
         if data is None:
             matches = [d for text, d in self.buttons(message) if text == label]
             if not matches:
@@ -361,13 +362,16 @@ class FakeTelegram(StandIn):
             msg["reply_markup"] = shown["reply_markup"]
         if inaccessible:
             msg = {"chat": msg["chat"], "message_id": message.message_id, "date": 0}
+        sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if language_code is not None:
+            sender["language_code"] = language_code
         query_id = str(self._next_query_id)
         self._next_query_id += 1
         self.push_update(
             {
                 "callback_query": {
                     "id": query_id,
-                    "from": {"id": user_id, "is_bot": False, "first_name": first_name},
+                    "from": sender,
                     "message": msg,
                     "chat_instance": f"ci{message.chat_id}",
                     "data": data,
