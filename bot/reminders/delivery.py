@@ -193,6 +193,15 @@ class LedgerWriter:
                     future.set_result(result)
 
 
+@dataclass
+class _Tries:
+    """How often one reminder's send was rate limited, failed transiently or followed a move."""
+
+    rate_limited: int = 0
+    transient: int = 0
+    moves: int = 0
+
+
 class _PlatformStop(Exception):
     """AuthFailed: stop every remaining send on this platform."""
 
@@ -358,118 +367,147 @@ class Delivery:
     ) -> dict[str, Any] | None:
         """Send one reminder to one subscription. Returns the subscription as it now is (moved to a new
         channel, or None once deactivated)."""
-        platform = sub["platform"]
         reply = reminder_reply(
             self.catalogue,
             reminder,
             channel_translator(self.state, sub, self.default_lang),
             calendar_url=self.calendar_url,
         )
-        moves = rate_limited = transient = 0
+        tries = _Tries()
         pace = getattr(sender, "pace", None)  # optional: wait for a rate-limit slot before the mark
         while True:
-            key = ledger_key(platform, str(sub["channel"]), reminder)
-            known = self._known.get(key)
-            if known == "sent":  # the ledger said so before this fan-out: no claim, no write
-                summary.already_sent += 1
-                self._outcome(platform, "skipped")
-                return sub
-            if pace is not None and known is None:
-                await pace(target_of(sub))
-            try:
-                status = await self.writer.claim(key, day=reminder.day.isoformat(), at=self._now())
-            except StateWriteFailed as exc:
-                self._failed(key, summary, f"{key}: not sent: {exc}")
-                return sub
-            if status == "delivered":
-                summary.already_sent += 1
-                self._outcome(platform, "skipped")
-                return sub
-            if status == "pending":
-                summary.unconfirmed += 1
-                self._outcome(platform, "skipped")
-                log.warning(
-                    "%s: a send of %s was interrupted earlier (crash?); not resending it", platform, key
-                )
+            key = ledger_key(sub["platform"], str(sub["channel"]), reminder)
+            if not await self._claim(key, sub, reminder, summary, pace):
                 return sub
             try:
-                if pace is not None:
-                    await sender.send(target_of(sub), reply, paced=True)  # type: ignore[call-arg]
-                else:
-                    await sender.send(target_of(sub), reply)
-            except RetryLater as fault:
-                rate_limited += 1
-                wait = max(0.0, fault.seconds)
-                if rate_limited > self.policy.rate_limit_retries or wait > self.policy.max_wait:
-                    await self._give_up(key, summary, f"{key}: still rate limited ({fault})")
-                    return sub
-                await self.writer.release(key)
-                log.info("%s: rate limited, waiting %.1f s", key, wait)
-                if not await self._pause(wait):
-                    return sub
+                await self._send(sender, sub, reply, pace)
+            except Exception as fault:  # _after_fault sorts every fault, a bug included
+                retry, after = await self._after_fault(fault, key, sub, summary, tries)
+                if not retry or after is None:
+                    return after
+                sub = after  # the same subscription, or where it moved
                 continue
-            except OutcomeUnknown as fault:
-                # The request left and no answer came: the post may be in the channel. Keep the claim
-                # (so nothing resends it) and report it like a post in flight at a kill.
-                summary.unconfirmed += 1
-                summary.problems.append(f"{key}: {fault}; not resent (check the channel)")
-                log.error("delivery outcome unknown: %s: %s; the claim stays, not resending", key, fault)
-                self._outcome(platform, "failed")
-                return sub
-            except Transient as fault:
-                transient += 1
-                if transient > self.policy.transient_retries:
-                    await self._give_up(key, summary, f"{key}: {fault} (gave up after {transient} tries)")
-                    return sub
-                await self.writer.release(key)
-                delay = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (transient - 1))
-                delay *= random.uniform(0.8, 1.2)
-                log.info("%s: %s; retry %d in %.2f s", key, fault, transient, delay)
-                if not await self._pause(delay):
-                    return sub
-                continue
-            except ChannelGone as fault:
-                await self.writer.release(key)
-                await self._deactivate(sub, str(fault))
-                summary.deactivated += 1
-                return None
-            except ChannelMoved as fault:
-                await self.writer.release(key)
-                moves += 1
-                if moves > self.policy.max_moves:
-                    await self._give_up(key, summary, f"{key}: moved too many times")
-                    return sub
-                sub = await self._move(sub, fault.new_channel)
-                summary.moved += 1
-                continue
-            except AuthFailed as fault:
-                await self.writer.release(key)
-                log.error("%s: AUTHENTICATION FAILED, stopping all %s posts: %s", platform, platform, fault)
-                summary.failed += 1
-                self._outcome(platform, "failed")
-                summary.problems.append(f"{platform}: {fault}")
-                raise _PlatformStop from fault
-            except DeliveryFault as fault:
-                await self._give_up(key, summary, f"{key}: {fault}")
-                return sub
-            except Exception as exc:  # a bug (rendering, a sender): nothing was accepted as far as we know
-                log.exception("%s: unexpected error while sending", key)
-                await self._give_up(key, summary, f"{key}: {type(exc).__name__}: {exc}")
-                return sub
-            try:
-                await self.writer.record(
-                    key,
-                    platform=platform,
-                    channel=str(sub["channel"]),
-                    reminder=reminder.key,
-                    day=reminder.day.isoformat(),
-                    sent_at=self._now(),
-                )
-            except StateWriteFailed as exc:  # sent, but only its claim is stored: it is never resent
-                summary.problems.append(f"{key}: sent, but recording it failed: {exc}")
-            summary.sent += 1
-            self._outcome(platform, "sent")
+            await self._record(key, sub, reminder, summary)
             return sub
+
+    async def _claim(
+        self, key: str, sub: dict[str, Any], reminder: Reminder, summary: Summary, pace: Any
+    ) -> bool:
+        """Claim the ledger entry; False (counted) when it was sent, is in flight, or cannot be claimed."""
+        platform = sub["platform"]
+        known = self._known.get(key)
+        if known == "sent":  # the ledger said so before this fan-out: no claim, no write
+            summary.already_sent += 1
+            self._outcome(platform, "skipped")
+            return False
+        if pace is not None and known is None:
+            await pace(target_of(sub))
+        try:
+            status = await self.writer.claim(key, day=reminder.day.isoformat(), at=self._now())
+        except StateWriteFailed as exc:
+            self._failed(key, summary, f"{key}: not sent: {exc}")
+            return False
+        if status == "delivered":
+            summary.already_sent += 1
+            self._outcome(platform, "skipped")
+            return False
+        if status == "pending":
+            summary.unconfirmed += 1
+            self._outcome(platform, "skipped")
+            log.warning("%s: a send of %s was interrupted earlier (crash?); not resending it", platform, key)
+            return False
+        return True
+
+    @staticmethod
+    async def _send(sender: Sender, sub: dict[str, Any], reply: Any, pace: Any) -> None:
+        if pace is not None:
+            await sender.send(target_of(sub), reply, paced=True)  # type: ignore[call-arg]
+        else:
+            await sender.send(target_of(sub), reply)
+
+    async def _record(self, key: str, sub: dict[str, Any], reminder: Reminder, summary: Summary) -> None:
+        try:
+            await self.writer.record(
+                key,
+                platform=sub["platform"],
+                channel=str(sub["channel"]),
+                reminder=reminder.key,
+                day=reminder.day.isoformat(),
+                sent_at=self._now(),
+            )
+        except StateWriteFailed as exc:  # sent, but only its claim is stored: it is never resent
+            summary.problems.append(f"{key}: sent, but recording it failed: {exc}")
+        summary.sent += 1
+        self._outcome(sub["platform"], "sent")
+
+    async def _after_fault(
+        self, fault: Exception, key: str, sub: dict[str, Any], summary: Summary, tries: _Tries
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """Handle a failed send: (True, sub) to claim and send again (to sub), (False, sub) when done with
+        this reminder; sub is None once the subscription is deactivated. Checked in this order because
+        the faults are subclasses of DeliveryFault."""
+        platform = sub["platform"]
+        if isinstance(fault, (RetryLater, Transient)):
+            return await self._wait_to_retry(fault, key, summary, tries), sub
+        if isinstance(fault, OutcomeUnknown):
+            # The request left and no answer came: the post may be in the channel. Keep the claim
+            # (so nothing resends it) and report it like a post in flight at a kill.
+            summary.unconfirmed += 1
+            summary.problems.append(f"{key}: {fault}; not resent (check the channel)")
+            log.error("delivery outcome unknown: %s: %s; the claim stays, not resending", key, fault)
+            self._outcome(platform, "failed")
+            return False, sub
+        if isinstance(fault, ChannelGone):
+            await self.writer.release(key)
+            await self._deactivate(sub, str(fault))
+            summary.deactivated += 1
+            return False, None
+        if isinstance(fault, ChannelMoved):
+            await self.writer.release(key)
+            tries.moves += 1
+            if tries.moves > self.policy.max_moves:
+                await self._give_up(key, summary, f"{key}: moved too many times")
+                return False, sub
+            moved = await self._move(sub, fault.new_channel)
+            summary.moved += 1
+            return True, moved
+        if isinstance(fault, AuthFailed):
+            await self.writer.release(key)
+            log.error("%s: AUTHENTICATION FAILED, stopping all %s posts: %s", platform, platform, fault)
+            summary.failed += 1
+            self._outcome(platform, "failed")
+            summary.problems.append(f"{platform}: {fault}")
+            raise _PlatformStop from fault
+        if isinstance(fault, DeliveryFault):
+            await self._give_up(key, summary, f"{key}: {fault}")
+            return False, sub
+        # a bug (rendering, a sender): nothing was accepted as far as we know
+        log.error("%s: unexpected error while sending", key, exc_info=fault)
+        await self._give_up(key, summary, f"{key}: {type(fault).__name__}: {fault}")
+        return False, sub
+
+    async def _wait_to_retry(
+        self, fault: RetryLater | Transient, key: str, summary: Summary, tries: _Tries
+    ) -> bool:
+        """Release the claim and wait out a rate limit or a transient fault; False when giving up."""
+        if isinstance(fault, RetryLater):
+            tries.rate_limited += 1
+            wait = max(0.0, fault.seconds)
+            if tries.rate_limited > self.policy.rate_limit_retries or wait > self.policy.max_wait:
+                await self._give_up(key, summary, f"{key}: still rate limited ({fault})")
+                return False
+            await self.writer.release(key)
+            log.info("%s: rate limited, waiting %.1f s", key, wait)
+        else:
+            tries.transient += 1
+            if tries.transient > self.policy.transient_retries:
+                await self._give_up(key, summary, f"{key}: {fault} (gave up after {tries.transient} tries)")
+                return False
+            wait = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (tries.transient - 1))
+            wait *= random.uniform(0.8, 1.2)
+            await self.writer.release(key)
+            log.info("%s: %s; retry %d in %.2f s", key, fault, tries.transient, wait)
+        return await self._pause(wait)
 
     # -- helpers ----------------------------------------------------------------------------------
 
