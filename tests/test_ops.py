@@ -256,7 +256,7 @@ def test_doctor_names_the_process_running_the_scheduler_and_lists_each_bad_recor
     state = tmp_path / "state.json"
     store = open_store(state)
     store.save_subscription({"platform": "slack", "channel": "C1", "time": "09:00", "tz": "Asia/Almaty"})
-    with store._writer.begin() as conn:  # an older or hand-edited record
+    with store.engine.begin() as conn:  # an older or hand-edited record
         conn.exec_driver_sql(
             "INSERT INTO subscriptions VALUES "
             "('telegram', '-100BAD', '99:99', 'UTC', 1, '{\"time\": \"99:99\"}')"

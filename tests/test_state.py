@@ -144,7 +144,7 @@ def test_retention_prunes_old_sent_entries_in_small_batches_and_keeps_pending_cl
     rows = [row(f"telegram:-1:old{i}", "sent", old) for i in range(2500)]
     rows += [row("telegram:-1:old-pending", "pending", old)]
     rows += [row("telegram:-1:recent", "sent", now - 399 * 86400)]
-    with store._writer.begin() as conn:
+    with store.engine.begin() as conn:
         conn.execute(ledger.insert(), rows)
     assert store.prune_ledger(batch=1000, max_batches=1) == 1000  # one small batch at a time
     assert store.prune_ledger(batch=1000) == 1500
@@ -158,7 +158,7 @@ def test_retention_prunes_old_sent_entries_in_small_batches_and_keeps_pending_cl
 def test_a_bad_record_is_skipped_and_logged_with_its_id_while_other_channels_are_served(db, caplog):
     store = open_store(db)
     store.save_subscription(_sub("-100GOOD"))
-    with store._writer.begin() as conn:  # as a hand edit or an older kazkor could leave them
+    with store.engine.begin() as conn:  # as a hand edit or an older kazkor could leave them
         conn.exec_driver_sql(
             "INSERT INTO subscriptions VALUES ('telegram', '-100BAD', '99:99', 'UTC', 1, "
             '\'{"time": "99:99", "tz": "UTC"}\')'
@@ -402,7 +402,7 @@ def test_kazkor_run_starts_past_planted_bad_records_names_them_and_serves_the_ot
     state = tmp_path / "state.json"
     store = open_store(state)
     store.save_subscription(_sub("-100GOOD"))
-    with store._writer.begin() as conn:
+    with store.engine.begin() as conn:
         for channel, when, zone, doc in (
             ("-100TIME", "99:99", "UTC", '{"time": "99:99", "tz": "UTC"}'),
             ("-100ZONE", "09:00", "Mars/Olympus", '{"time": "09:00", "tz": "Mars/Olympus"}'),

@@ -96,17 +96,22 @@ def test_the_scheduler_lock_has_one_holder_who_is_named_and_a_lost_session_loses
     assert not second.try_acquire()
     assert second.holder().startswith(f"kazkor run pid {os.getpid()} on ")
     # the server ends the leader's session (a network cut, a killed process): its lock goes with it
-    with store.engine.connect() as conn:
-        conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name "
-            "AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')"
-        ), {"name": first.name})  # fmt: skip
-        conn.commit()
+    _end_lock_session(store, first)
     assert not first.alive()
     assert second.try_acquire() and second.alive()
     first.dispose()
     second.dispose()
     store.close()
+
+
+def _end_lock_session(store: StateStore, lock: PostgresLeaderLock) -> None:
+    """End the session holding ``lock`` on the server, as a killed process or a network cut would."""
+    with store.engine.connect() as conn:
+        conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name "
+            "AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')"
+        ), {"name": lock.name})  # fmt: skip
+        conn.commit()
 
 
 def test_a_follower_takes_over_when_the_leader_dies_and_catches_up_todays_missed_posts(pg_url, catalogue):
@@ -140,7 +145,7 @@ def test_a_follower_takes_over_when_the_leader_dies_and_catches_up_todays_missed
             assert (a.leading, b.leading, started) == (True, False, ["a"])
             await asyncio.to_thread(a.lock.engine.dispose)  # not enough: the session is held by a.lock
             cut = time.monotonic()
-            await asyncio.to_thread(a.lock._conn.invalidate)  # the process died: its connection closed
+            await asyncio.to_thread(_end_lock_session, state, a.lock)  # the process died: its session ends
             for _ in range(100):
                 if b.leading:
                     break
