@@ -553,3 +553,48 @@ def test_an_expired_control_is_refused_in_the_channels_language_on_slack(tmp_pat
             assert response.response_type == "ephemeral"
 
     run(scenario())
+
+
+def test_the_slack_home_tab_speaks_the_users_own_channel_language(tmp_path, make_ctx, state):
+    import dataclasses
+
+    import aiohttp
+
+    from bot.commands import Command
+    from bot.commands.language import set_channel_language
+    from tests.running import TIMEOUT, run, running
+    from tests.standins.slack_api import FakeSlack, signed_event_request
+    from tests.test_slack_buttons import post_signed
+    from tests.test_slack_e2e import SECRET, http_config
+
+    ctx = dataclasses.replace(make_ctx("2024-09-20T09:00:00+05:00"), state=state)
+    set_channel_language(state, "slack", "D0KO", "ko")  # /language ko in the user's DM with the bot
+
+    async def scenario():
+        async with FakeSlack() as fake, running(http_config(tmp_path, fake), ctx) as runtime:
+            subscribe = Command(
+                "subscribe", ("08:30", "Asia/Seoul"), "slack", "C0NEWS1", "U0A", {"is_admin": True}
+            )
+            dispatch(subscribe, ctx)
+            async with aiohttp.ClientSession() as http:
+                for user, dm in (("U0KO", "D0KO"), ("U0EN", "D0EN")):
+                    event = {"type": "app_home_opened", "user": user, "channel": dm, "tab": "home"}
+                    status, _ = await post_signed(http, runtime, *signed_event_request(SECRET, event))
+                    assert status == 200
+            await fake.wait_until(lambda: {"U0KO", "U0EN"} <= set(fake.home_views), TIMEOUT, "the views")
+
+            def text(user: str) -> str:
+                blocks = fake.home_views[user]["blocks"]
+                return "\n".join(b["text"]["text"] for b in blocks if b["type"] in ("section", "header"))
+
+            korean = text("U0KO")
+            assert "Kazkor: 카자흐스탄–한국 관계, 출처와 함께" in korean
+            assert "<#C0NEWS1> — 매일 08:30 (Asia/Seoul)" in korean
+            # the referendum of 6 October 2024: its 7-day reminder on 29 September, Seoul time
+            assert "2024년 9월 29일 (일) 08:30 (Asia/Seoul) <#C0NEWS1>" in korean
+            assert "/agreements — 한 해 동안 체결된 협정과 양해각서. 예: /agreements 2024" in korean
+            assert "every day" not in korean
+            english = text("U0EN")  # no setting in that DM: KAZKOR_LANG
+            assert "<#C0NEWS1> — every day at 08:30 (Asia/Seoul)" in english
+
+    run(scenario())

@@ -36,21 +36,28 @@ def _when(day: Any, sub: dict[str, Any]) -> datetime:
 
 
 def home(platform: str, ctx: Context) -> Reply:
-    """This workspace's subscriptions (channel, time, zone), its next ten reminders and the commands."""
-    builder = ReplyBuilder("Kazkor: Kazakhstan–Korea relations, with sources")
+    """This workspace's subscriptions (channel, time, zone), its next ten reminders and the commands, in
+    ``ctx``'s language (the Slack front end passes the Home user's own channel language, else the
+    default)."""
+    tr = ctx.tr
+    _ = tr.gettext
+    builder = ReplyBuilder(_("Kazkor: Kazakhstan–Korea relations, with sources"), tr=tr)
     subs = _subscriptions(ctx, platform)
     if subs:
         lines = []
         for sub in subs:
-            status = (
-                "" if sub.get("active", True) else f" — paused: {sub.get('inactive_reason') or 'no access'}"
+            line = _("#{channel} — every day at {time} ({zone})").format(
+                channel=sub["channel"], time=sub["time"], zone=sub["tz"]
             )
-            lines.append(Item(f"#{sub['channel']} — every day at {sub['time']} ({sub['tz']}){status}"))
-        builder.section("Channels with reminders", lines)
+            if not sub.get("active", True):
+                reason = sub.get("inactive_reason") or _("no access")
+                line += " — " + _("paused: {reason}").format(reason=reason)
+            lines.append(Item(line))
+        builder.section(_("Channels with reminders"), lines)
     else:
         builder.section(
-            "Channels with reminders",
-            [Item("None yet. An admin types /subscribe in a channel to start them.")],
+            _("Channels with reminders"),
+            [Item(_("None yet. An admin types /subscribe in a channel to start them."))],
         )
     coming: list[tuple[datetime, dict[str, Any], Reminder]] = []
     # channels mostly share their days and leads: what is due on a day is worked out once for all of them
@@ -70,15 +77,24 @@ def home(platform: str, ctx: Context) -> Reply:
                 builder,
                 ctx.catalogue,
                 reminder.occurrence.record,
-                f"{when.strftime('%a %d %b %Y %H:%M')} ({sub['tz']}) #{sub['channel']}: {reminder.text()}",
+                f"{tr.day(when.date())} {when:%H:%M} ({sub['tz']}) #{sub['channel']}: {reminder.text(tr)}",
             )
             for when, sub, reminder in coming[:NEXT_SHOWN]
         ]
-        builder.section("Next reminders", items)
+        builder.section(_("Next reminders"), items)
     elif subs:
-        builder.section("Next reminders", [Item(f"Nothing due in the next {LOOKAHEAD_DAYS} days.")])
+        builder.section(
+            _("Next reminders"), [Item(_("Nothing due in the next {n} days.").format(n=LOOKAHEAD_DAYS))]
+        )
     builder.section(
-        "Commands",
-        [Item(f"/{spec.name} — {spec.summary} e.g. {spec.example}") for spec in table(ctx).values()],
+        _("Commands"),
+        [
+            Item(
+                _("/{name} — {summary} e.g. {example}").format(
+                    name=spec.name, summary=_(spec.summary), example=spec.example
+                )
+            )
+            for spec in table(ctx).values()
+        ],
     )
     return builder.build()

@@ -443,7 +443,12 @@ class SlackFrontEnd:
         user = event.get("user", "")
         started = time.perf_counter()
         # home() reads every subscription of the workspace from the state database: off the loop
-        view = home_view(await asyncio.to_thread(home, PLATFORM, self.ctx))
+        # the Home tab belongs to a user: it speaks the language set in their DM with the bot (the
+        # event's channel) when they chose one, else the default
+        dm = event.get("channel") or ""
+        lang = language_code(self.ctx.channel_setting(PLATFORM, dm, SETTING)) if dm else None
+        ctx = self.ctx.speaking(lang or self.ctx.tr.lang)
+        view = home_view(await asyncio.to_thread(home, PLATFORM, ctx))
         await client.views_publish(user_id=user, view=view)
         if self.replies.observe is not None:
             self.replies.observe(PLATFORM, "other", time.perf_counter() - started)
