@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
 
 from bot.commands import handle_text
@@ -180,3 +181,68 @@ def test_the_console_writes_the_chart_and_prints_its_path(tmp_path):
     path = tmp_path / "kazkor" / "kazkor-trade-chart.png"
     assert out.rstrip().endswith(f"File: {path}")
     assert Image.open(path).size == (WIDTH_PX, HEIGHT_PX)
+
+
+# --- in the channel's language -------------------------------------------------------------------------
+
+
+def test_the_chart_and_its_text_follow_the_answers_language(make_ctx):
+    reply = handle_text("/trade chart", make_ctx(), lang="ru")
+    assert reply.title == "Торговля Казахстана и Кореи и корейские инвестиции: график"
+    assert lines(reply)[:2] == [
+        "август 2021\u202fг. товарооборот: US$4 млрд (период не указан)",
+        "2022 товарооборот: более US$6 млрд",
+    ]
+    (picture,) = reply.attachments
+    assert picture.caption == (
+        "Торговля Казахстана и Кореи и корейские инвестиции (млрд долларов США). "
+        "Данные по состоянию на 2024; источники по состоянию на сентябрь 2024\u202fг."
+    )
+    assert "2024 вложено всего (к этому году) US$9,9 млрд" in picture.alt
+    korean = handle_text("/trade chart", make_ctx(), lang="ko").attachments[0]
+    assert "2024 누적 투자액(해당 연도까지) 99억 달러" in korean.alt
+
+
+def test_the_picture_is_cached_per_language(monkeypatch, catalogue):
+    import bot.feeds.chart as chart
+
+    drawn = []
+    real = chart.render_png
+    monkeypatch.setattr(chart, "render_png", lambda data: drawn.append(data.lang) or real(data))
+    monkeypatch.setattr(chart, "hangul_font", lambda: "Noto Sans CJK KR")
+    cache = ChartCache()
+    english, russian = cache.png(catalogue, "en"), cache.png(catalogue, "ru")
+    assert english != russian and cache.png(catalogue, "ru") is russian
+    cache.png(catalogue, "ko")
+    assert drawn == ["en", "ru", "ko"]
+
+
+def test_without_a_hangul_font_the_korean_picture_is_drawn_in_english(monkeypatch, catalogue):
+    import bot.feeds.chart as chart
+
+    drawn = []
+    real = chart.render_png
+    monkeypatch.setattr(chart, "render_png", lambda data: drawn.append(data.lang) or real(data))
+    monkeypatch.setattr(chart, "hangul_font", lambda: None)
+    cache = ChartCache()
+    assert cache.png(catalogue, "ko") is cache.png(catalogue, "en")  # one English picture, no boxes
+    assert drawn == ["en"]
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk", "ko"])
+def test_every_letter_of_the_chart_has_a_glyph(lang, catalogue):
+    """matplotlib warns "Glyph ... missing from font(s)" for a letter it draws as an empty box."""
+    import warnings
+
+    from bot.feeds.chart import hangul_font
+    from bot.i18n import translator
+
+    if lang == "ko" and hangul_font() is None:
+        pytest.skip("no Hangul font here: Korean pictures are drawn in English (tested above)")
+    data = chart_data(catalogue, translator(lang))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = render_png(data)
+    assert Image.open(io.BytesIO(png)).size == (WIDTH_PX, HEIGHT_PX)
+    assert [str(w.message) for w in caught if "missing from font" in str(w.message)] == []
+    assert data.panels[0][0] == translator(lang).gettext("Trade turnover by year") != "Trade turnover by year"

@@ -126,42 +126,46 @@ def _rotate(command: Command, ctx: Context) -> Reply:
     return builder.build()
 
 
-CHART_TITLE = "Kazakhstan–Korea trade and Korean investment: chart"
+CHART_TITLE = N_("Kazakhstan–Korea trade and Korean investment: chart")
 
 
 def trade_chart(ctx: Context) -> Reply:
     """The figures the chart draws, as text (what the picture shows, for anyone who cannot see it),
     with the PNG attached; the picture is drawn by the front end off the event loop, once per data
-    version."""
-    from bot.feeds.chart import CHARTS, METRIC_NAMES, alt_text, chart_data
+    version and language. All of it in the answer's language (see bot.feeds.chart on Korean fonts)."""
+    from bot.feeds.chart import CHARTS, METRIC_NAMES, TITLE, alt_text, chart_data
 
+    tr = ctx.tr
+    _ = tr.gettext
     catalogue = ctx.catalogue
-    data = chart_data(catalogue)
-    builder = ReplyBuilder(CHART_TITLE)
-    for _, source_id, _ in data.sources:  # number the sources as the picture does
+    data = chart_data(catalogue, tr)
+    builder = ReplyBuilder(_(CHART_TITLE), tr=tr)
+    for _n, source_id, _label in data.sources:  # number the sources as the picture does
         cite(builder, catalogue, source_id)
     for title, bars in data.panels:
         items = []
         for bar in bars:
             figure = catalogue.by_id[bar.record_ids[0]]
-            items.append(Item(bar.words(figure_value(figure)), bar.refs, bar.record_ids[0]))
+            items.append(Item(bar.words(figure_value(figure, tr)), bar.refs, bar.record_ids[0]))
         note = None
-        if any(c.startswith(tuple(METRIC_NAMES[b.metric] for b in bars)) for c in data.conflicts):
-            note = "Sources differ for the same year: both are drawn side by side."
-        builder.section(title, items or [Item("No figures in the fact store.")], note)
-    caption = f"{CHART_TITLE.split(':')[0]} (US$ billion). {data.data_to()}."
+        if any(c.startswith(tuple(_(METRIC_NAMES[b.metric]) for b in bars)) for c in data.conflicts):
+            note = _("Sources differ for the same year: both are drawn side by side.")
+        builder.section(title, items or [Item(_("No figures in the fact store."))], note)
+    caption = f"{_(TITLE)}. {data.data_to().rstrip('.')}."
     builder.attachments.append(
         Attachment(
             "kazkor-trade-chart.png",
             "image/png",
-            lambda: CHARTS.png(catalogue),
+            lambda: CHARTS.png(catalogue, tr.lang),
             caption=caption,
             alt=alt_text(data),
         )
     )
-    figures_to = f"Figures up to {data.figures_to.human()}. " if data.figures_to else ""
-    builder.footer = (
-        f"{figures_to}Hatched bars are lower bounds (“more than”). The sentence behind a bar: /source ID."
+    figures_to = (
+        _("Figures up to {date}.").format(date=tr.date(data.figures_to)) + " " if data.figures_to else ""
+    )
+    builder.footer = figures_to + _(
+        "Hatched bars are lower bounds (“more than”). The sentence behind a bar: /source ID."
     )
     return builder.build()
 
