@@ -197,8 +197,11 @@ class Catalogue:
     def figures(self, metric: str) -> list[Figure]:
         return self.by_metric.get(metric, [])
 
-    def matching(self, query_words: list[str], limit: int) -> tuple[int, list[Any]]:
-        """How many records hold every query word, and the newest ``limit`` of them."""
+    def matching(
+        self, query_words: list[str], limit: int, query_amounts: Iterable[str] = ()
+    ) -> tuple[int, list[Any]]:
+        """How many records hold every query word (and state every amount, as in :meth:`search`), and
+        the newest ``limit`` of them."""
         if not query_words:
             return 0, []
         hits: set[str] | None = None
@@ -211,6 +214,8 @@ class Catalogue:
             if not hits:
                 return 0, []
         assert hits is not None
+        for amount in query_amounts:
+            hits = hits & self.by_amount.get(amount, set())
         newest = heapq.nlargest(limit, (self.by_id[i] for i in hits), key=_sort_key)
         return len(hits), newest
 

@@ -405,6 +405,18 @@ def test_search_for_an_amount_matches_the_amount_not_a_lists_numbering(ask):
     assert ask("/search 2 billion").title == "Nothing matches “2 billion”."  # not "$1.2 billion"
 
 
+def test_telegram_inline_offers_read_an_amount_as_search_does(make_ctx):
+    from bot.commands.inline import inline_offers
+
+    offered = [offer.id for offer in inline_offers("4 billion", make_ctx())]
+    # 004's US$4 billion (the figure, Tokayev's statement of it, Tokayev), none of 002's "4. China" records
+    assert sorted(offered) == [
+        "per-kassym-jomart-tokayev",
+        "st-2021-08-tokayev-trade-4bn",
+        "trade-2021-seoul-summit",
+    ]
+
+
 def test_source_shows_the_verbatim_sentence_and_its_outlet(ask):
     reply = ask("/source evt-2024-10-06-referendum")
     joongang, journal = section(reply, "What the source says").items

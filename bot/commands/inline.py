@@ -16,7 +16,7 @@ from bot.commands.context import Context
 from bot.commands.due import occurrences_between
 from bot.commands.format import quote_items
 from bot.reply import Reply, ReplyBuilder
-from facts.text import words
+from facts.text import amounts, words
 
 MAX_OFFERS = 10
 MAX_TITLE = 64
@@ -71,5 +71,5 @@ def inline_offers(query: str, ctx: Context) -> list[Offer]:
     wanted = words(query)
     if not wanted:
         return headline_offers(ctx) if not query.strip() else []
-    _, records = ctx.catalogue.matching(wanted, MAX_OFFERS)
+    _, records = ctx.catalogue.matching(wanted, MAX_OFFERS, amounts(query))  # "4 billion" as /search reads it
     return [offer(record, ctx) for record in records]
