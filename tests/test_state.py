@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import multiprocessing
 import os
 import random
-import select
 import signal
 import sqlite3
 import subprocess
@@ -29,19 +29,10 @@ from bot.state.opening import open_state
 from facts.model import DataError
 from facts.store import FactStore, load_catalogue
 from tests.conftest import open_store
+from tests.kill_writer import write_until_killed
 from tests.reminders_kit import REFERENDUM_7D_ALMATY, SettableClock, run, senders_for, subscribe
 from tests.standins.slack_api import FakeSlack
 from tests.standins.telegram_api import FakeTelegram
-
-WRITER = r"""
-import sys
-from bot.state import StateStore
-store = StateStore(sys.argv[1])
-start = int(sys.argv[2])
-for i in range(start, start + 100000):
-    store.record_delivery(f"telegram:-{i}:k", padding="x" * 200)
-    print(i, flush=True)  # only after record_delivery returned
-"""
 
 KILLS = 12  # bounded: each round lasts at most ~2 s
 
@@ -55,22 +46,28 @@ def test_a_writer_killed_mid_write_never_loses_an_acknowledged_write(tmp_path):
     acknowledged: set[str] = set()
     next_start = 0
     rng = random.Random(1234)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    forks = multiprocessing.get_context("forkserver")
+    forks.set_forkserver_preload(["tests.kill_writer"])
     for _ in range(KILLS):
-        proc = subprocess.Popen(
-            [sys.executable, "-c", WRITER, url, str(next_start)], stdout=subprocess.PIPE, text=True, env=env
-        )
-        ready, _, _ = select.select([proc.stdout], [], [], 20)
-        if not ready:
+        acks, child_end = forks.Pipe(duplex=False)
+        proc = forks.Process(target=write_until_killed, args=(url, next_start, child_end))
+        proc.start()
+        child_end.close()  # ours: so the pipe ends when the writer dies
+        if not acks.poll(20):
             proc.kill()
-            proc.communicate(timeout=10)
-            raise AssertionError("the writer printed nothing within 20 s")
-        first = proc.stdout.readline()
-        assert first.strip(), "writer did not start"
+            proc.join(10)
+            raise AssertionError("the writer acknowledged nothing within 20 s")
         time.sleep(rng.uniform(0.0, 0.3))
-        proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=10)
-        numbers = [int(line) for line in [first, *out.splitlines()] if line.strip()]
+        proc.kill()  # SIGKILL
+        proc.join(10)
+        assert proc.exitcode == -signal.SIGKILL
+        numbers = []
+        while acks.poll():
+            try:
+                numbers.append(acks.recv())
+            except EOFError:
+                break
+        acks.close()
         acknowledged.update(f"telegram:-{n}:k" for n in numbers)
         next_start = max(numbers) + 1000
         # after every kill the database opens, is intact and holds every write that returned
