@@ -22,7 +22,7 @@ from tests.standins.slack_api import FakeSlack, signed_slash_request
 SECRET = "flood-signing-secret"
 FLOOD = 2000
 FILE_LIMIT = 1024  # the usual default soft limit, which the flood once exhausted
-IDLE_TIMEOUT = 2.0
+IDLE_TIMEOUT = 1.0  # injected short: the flood is closed after it; the wait below is bounded by it
 ANSWER_WITHIN = 1.0
 
 
