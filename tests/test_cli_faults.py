@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 
 import pytest
 
+from tests.cli_kit import run_cli
 from tests.conftest import open_store
 from tests.reminders_kit import subscribe
 from tests.running import TIMEOUT, clean_env, start_kazkor, wait_sync
@@ -56,13 +56,9 @@ def test_post_due_stopped_mid_send_finishes_records_and_summarises(tmp_path, sig
         ]
         assert proc.returncode == 1
         assert len(tg.sent) == 1 and tg.calls["sendMessage"] == 1  # nothing new started after the signal
-        # the post in flight was recorded: the next run sends only the other one
-        again = subprocess.run(
-            [*proc.args[:3], "post-due", "--date", AUG_2024, "--force"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        # the post in flight was recorded: the next run (in-process: only the stop needs a process) sends
+        # only the other one
+        again = run_cli("post-due", "--date", AUG_2024, "--force", env=env)
     assert again.stdout.splitlines()[0] == "sent 1, already sent 1, failed 0, deactivated 0", again.stderr
     assert again.returncode == 0
+    assert len(tg.sent) == 2
