@@ -8,7 +8,7 @@ drift between platforms.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.i18n import ENGLISH, Translator
 from facts.model import PartialDate
@@ -88,6 +88,7 @@ class Attachment:
     produce: Callable[[], bytes]
     caption: str = ""  # Telegram caption, Slack initial comment (plain text)
     alt: str = ""  # what an image shows, for screen readers (Slack alt text)
+    lang: str = "en"  # its answer's language: the front end's notes about the file are written in it
 
     @property
     def is_image(self) -> bool:
@@ -163,7 +164,7 @@ class ReplyBuilder:
             refs,
             self.kind,
             footer,
-            attachments=tuple(self.attachments),
+            attachments=tuple(replace(a, lang=self.tr.lang) if self.tr else a for a in self.attachments),
             lang=self.tr.lang if self.tr else None,
         )
 

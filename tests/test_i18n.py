@@ -598,3 +598,41 @@ def test_the_slack_home_tab_speaks_the_users_own_channel_language(tmp_path, make
             assert "<#C0NEWS1> — every day at 08:30 (Asia/Seoul)" in english
 
     run(scenario())
+
+
+def test_notes_about_a_file_follow_the_answers_language_on_slack(tmp_path, make_ctx, state, monkeypatch):
+    import aiohttp
+
+    import bot.feeds.chart as chart
+    from bot.commands.language import set_channel_language
+    from tests.running import TIMEOUT, run, running
+    from tests.standins.slack_api import DEFAULT_CHANNEL, FakeSlack
+    from tests.test_slack_e2e import http_config, post_command
+
+    ctx = make_ctx()
+    ctx.state = state
+    set_channel_language(state, "slack", DEFAULT_CHANNEL, "ru")
+
+    async def scenario():
+        async with FakeSlack() as fake, running(http_config(tmp_path, fake), ctx) as runtime:
+            async with aiohttp.ClientSession() as http:
+                fake.set_channel(DEFAULT_CHANNEL, is_member=False)  # Slack refuses the upload
+                await post_command(http, runtime, fake, "/trade", "chart", "c1")
+                (refusal,) = await fake.wait_for_responses(1, TIMEOUT)
+                assert refusal.text == (
+                    "Не удалось поделиться файлом kazkor-trade-chart.png здесь "
+                    "(ответ Slack: not_in_channel). "
+                    "Пригласите бота в этот канал (/invite @kazkor) или воспользуйтесь ссылкой выше."
+                )
+
+                def broken(*args):
+                    raise RuntimeError("no picture today")
+
+                monkeypatch.setattr(chart.CHARTS, "png", broken)  # the picture cannot be made
+                await post_command(http, runtime, fake, "/trade", "chart", "c2")
+                responses = await fake.wait_for_responses(2, TIMEOUT)
+                assert responses[-1].text == (
+                    "Не удалось создать файл. Ошибка записана в журнал; попробуйте позже."
+                )
+
+    run(scenario())

@@ -17,7 +17,7 @@ from bot.commands.controls import PRESSABLE, interactive
 from bot.commands.language import language_of
 from bot.commands.parse import PARSE_EXAMPLE, ParseError
 from bot.commands.payload import EXPIRED, Press, decode, derive_key, encode
-from bot.i18n import ENGLISH, translator
+from bot.i18n import ENGLISH, N_, translator
 from bot.reply import Action, Attachment, Reply, usage
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,16 @@ def press_command(press: Press, *, platform: str, channel: str, user: str, **ext
     return Command(press.command, press.args, platform, channel, user, extra)
 
 
-FILE_FAILED = "Sorry, the file could not be made. It has been logged; please try again later."
+FILE_FAILED = N_("Sorry, the file could not be made. It has been logged; please try again later.")
+NOT_SHARED = N_(
+    "Could not share {filename} here (Slack said: {error}). "
+    "Invite the bot to this channel (/invite @kazkor), or use the link above."
+)
+
+
+def file_failed(attachment: Attachment) -> str:
+    """The apology for a file that could not be made, in its answer's language."""
+    return translator(attachment.lang).gettext(FILE_FAILED)
 
 
 async def produce_file(attachment: Attachment) -> bytes | None:

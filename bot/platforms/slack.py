@@ -48,12 +48,13 @@ from bot.i18n import ENGLISH, Translator, language_code, translator
 from bot.platforms.admin import slack_is_admin
 from bot.platforms.inbound import (
     ADMIN_COMMANDS,
-    FILE_FAILED,
+    NOT_SHARED,
     SUBSCRIPTION_COMMANDS,
     Controls,
     RenderedReplies,
     canonical_name,
     expired_text,
+    file_failed,
     needs_admin_check,
     parse_text,
     press_command,
@@ -349,7 +350,7 @@ class SlackFrontEnd:
         for attachment in rendered.attachments:
             data = await produce_file(attachment)
             if data is None:
-                await respond(text=FILE_FAILED, response_type="ephemeral")
+                await respond(text=file_failed(attachment), response_type="ephemeral")
                 continue
             try:
                 await client.files_upload_v2(
@@ -363,9 +364,9 @@ class SlackFrontEnd:
             except SlackApiError as exc:
                 error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
                 log.warning("Slack: could not share %s (%s)", attachment.filename, error or exc)
+                said = translator(attachment.lang).gettext(NOT_SHARED)
                 await respond(
-                    text=f"Could not share {attachment.filename} here (Slack said: {error or 'error'}). "
-                    "Invite the bot to this channel (/invite @kazkor), or use the link above.",
+                    text=said.format(filename=attachment.filename, error=error or "error"),
                     response_type="ephemeral",
                 )
 

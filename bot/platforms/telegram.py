@@ -61,12 +61,12 @@ from bot.platforms.admin import telegram_is_admin
 from bot.platforms.chat_order import PerChatOrder
 from bot.platforms.inbound import (
     ADMIN_COMMANDS,
-    FILE_FAILED,
     SUBSCRIPTION_COMMANDS,
     Controls,
     Rendered,
     RenderedReplies,
     expired_text,
+    file_failed,
     needs_admin_check,
     parse_text,
     press_command,
@@ -502,7 +502,7 @@ class TelegramFrontEnd:
         (``sendDocument``); captions are plain text, so nothing needs escaping."""
         data = await produce_file(attachment)
         if data is None:
-            await self._send_part(context, chat_id, FILE_FAILED, None, thread, None)
+            await self._send_part(context, chat_id, file_failed(attachment), None, thread, None)
             return
         caption = attachment.caption[:MAX_CAPTION] or None
         name = attachment.filename
