@@ -331,6 +331,9 @@ def part_scheduled(args) -> None:
         store.save_subscriptions([sub("telegram", str(-1003000000000 - i)) for i in range(n)])
         config = Config.from_env(env_for(tg, None, db, extra))
         now = datetime(2024, 9, 29, 9, 0, tzinfo=ALMATY)
+        import gc
+
+        gc.freeze()  # as `kazkor run` does once it has loaded (bot/app.py)
 
         async def run():
             worst = 0.0
