@@ -238,6 +238,8 @@ def test_reminder_post_source_and_pause_refused_for_members_allowed_for_admins(t
 
     async def scenario():
         async with FakeTelegram() as fake, running(telegram_config(tmp_path, fake), ctx) as runtime:
+            if runtime.reminders is not None and runtime.reminders.catch_up_task is not None:
+                await runtime.reminders.catch_up_task  # the start's catch-up must not see the subscription
             fake.set_member_status(GROUP, admin, "administrator")
             subscribed = dispatch(
                 Command("subscribe", (), "telegram", str(GROUP), str(admin), {"is_admin": True}), ctx
