@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.app import serve
 from bot.bootstrap.runtime import build_runtime
 from bot.service import Service
+from tests.cli_kit import run_cli
 from tests.running import (
     TIMEOUT,
     base_url,
@@ -33,9 +34,9 @@ STOP_WITHIN = 10.0
 
 
 def test_run_without_a_platform_says_what_to_set_and_exits_2(tmp_path):
-    proc = start_kazkor("run", env=clean_env(KAZKOR_DB=str(tmp_path / "state.json")))
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 2
+    ran = run_cli("run", env=clean_env(KAZKOR_DB=str(tmp_path / "state.json")))  # in-process: exits at once
+    out, err = ran.stdout, ran.stderr
+    assert ran.returncode == 2
     for name in (
         "TELEGRAM_BOT_TOKEN",
         "SLACK_BOT_TOKEN",
