@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from PIL import Image
@@ -15,6 +16,7 @@ from bot.commands import handle_text
 from bot.feeds.chart import HEIGHT_PX, WIDTH_PX, ChartCache, alt_text, chart_data, render_png
 from facts.model import build_record
 from facts.store import load_catalogue
+from tests.cli_kit import run_cli
 from tests.helpers import lines, section
 
 
@@ -167,16 +169,11 @@ def test_commands_that_draw_nothing_do_not_import_matplotlib_or_icalendar(tmp_pa
     assert out.strip().endswith("LOADED False False")
 
 
-def test_the_console_writes_the_chart_and_prints_its_path(tmp_path):
-    env = {**os.environ, "KAZKOR_DB": str(tmp_path / "state.json"), "TMPDIR": str(tmp_path)}
-    out = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "ask", "/trade chart"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=True,
-    ).stdout
+def test_the_console_writes_the_chart_and_prints_its_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # what TMPDIR sets in a fresh process
+    ran = run_cli("ask", "/trade chart", env={**os.environ, "KAZKOR_DB": str(tmp_path / "state.json")})
+    assert ran.returncode == 0, ran.stderr
+    out = ran.stdout
     assert out.startswith("Kazakhstan–Korea trade and Korean investment: chart")
     path = tmp_path / "kazkor" / "kazkor-trade-chart.png"
     assert out.rstrip().endswith(f"File: {path}")
