@@ -233,7 +233,7 @@ def test_presses_are_counted_like_commands(tmp_path, make_ctx):
 
 
 def test_reminder_post_source_and_pause_refused_for_members_allowed_for_admins(tmp_path, make_ctx, state):
-    ctx = dataclasses.replace(make_ctx("2024-09-29T09:00:00+05:00"), state=state)
+    ctx = dataclasses.replace(make_ctx("2024-09-29T08:00:00+05:00"), state=state)
     admin, member = 3003, 3004
 
     async def scenario():
