@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import subprocess
-import sys
 import threading
 import time
 
@@ -21,6 +19,7 @@ from bot.reminders.schedule import ReminderService
 from bot.state import StateStore
 from bot.state.leader import Leadership, PostgresLeaderLock
 from bot.state.opening import open_state
+from tests.cli_kit import run_cli
 from tests.conftest import ALMATY
 from tests.reminders_kit import (
     REFERENDUM_7D_ALMATY,
@@ -212,9 +211,7 @@ def test_an_old_state_file_migrates_into_postgresql(tmp_path, pg_url):
 def test_a_replica_set_without_a_telegram_webhook_refuses_to_start_with_one_clear_line(pg_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "KAZKOR_"))}
     env.update(KAZKOR_STATE_URL=pg_url, TELEGRAM_BOT_TOKEN="123:abc", TELEGRAM_API_URL="http://127.0.0.1:9/bot")
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"], capture_output=True, text=True, env=env, timeout=60
-    )
+    result = run_cli("run", env=env)  # in-process: it refuses before starting anything
     assert result.returncode == 2
     assert result.stderr.startswith("kazkor run: KAZKOR_STATE_URL is PostgreSQL, where several replicas")
     assert "Set TELEGRAM_WEBHOOK_URL" in result.stderr and "Traceback" not in result.stderr
