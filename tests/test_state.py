@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -250,7 +251,7 @@ def test_an_idle_console_holds_no_lock_and_run_names_the_holder_of_the_scheduler
     console.close()
 
 
-def _fill_the_disk(store: StateStore) -> None:
+def _fill_the_disk(store: StateStore) -> Callable[..., None]:
     """Cap the database at its current size (SQLite's max_page_count) and fill the free room: every
     later insert fails with "database or disk is full", as on a full disk."""
 
@@ -267,11 +268,11 @@ def _fill_the_disk(store: StateStore) -> None:
             except Exception as exc:  # noqa: BLE001
                 assert "full" in str(exc)
                 break
-    store._uncap = cap  # type: ignore[attr-defined]
+    return cap  # the listener to remove when the space is back
 
 
-def _free_the_disk(store: StateStore) -> None:
-    event.remove(store.engine, "connect", store._uncap)  # type: ignore[attr-defined]
+def _free_the_disk(store: StateStore, cap: Callable[..., None]) -> None:
+    event.remove(store.engine, "connect", cap)
     store.engine.dispose()
 
 
@@ -280,7 +281,7 @@ def test_a_full_disk_counts_the_posts_as_failed_and_the_same_day_retry_sends_the
 
     subscribe(state, "telegram", "-100123")
     subscribe(state, "slack", "C0GENERAL")
-    _fill_the_disk(state)
+    cap = _fill_the_disk(state)
     clock = SettableClock(REFERENDUM_7D_ALMATY)
 
     async def scenario():
@@ -291,7 +292,7 @@ def test_a_full_disk_counts_the_posts_as_failed_and_the_same_day_retry_sends_the
             await service.start()
             try:
                 fired = await service.post_at(("09:00", "Asia/Almaty"))
-                _free_the_disk(state)  # space is back before the follow-up
+                _free_the_disk(state, cap)  # space is back before the follow-up
                 await sl.wait_until(lambda: len(tg.sent) + len(sl.posted) == 2, 10, "the follow-up")
             finally:
                 await service.stop()
