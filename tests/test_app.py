@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import subprocess
+import sys
 import time
 import urllib.request
 
@@ -297,3 +299,23 @@ def test_env_example_lists_every_setting_with_its_default():
     assert Config.from_env(values) == Config()  # the example's values are the defaults
     for name in listed:  # each has a comment line just above it
         assert re.search(rf"^# .+\n(# )?{name}=", example, re.M), name
+
+
+def test_a_telegram_only_runtime_does_not_load_the_slack_library(tmp_path):
+    """Issue 9 (`kazkor run` under 100 MB RSS): slack_bolt + slack_sdk are ~8 MB a Telegram-only
+    deployment never uses; with a Slack token they are loaded and Slack is served."""
+    code = (
+        "import sys\nfrom bot.bootstrap.context import build_context\n"
+        "from bot.bootstrap.runtime import build_runtime\nfrom tests.running import loopback_config\n"
+        "from pathlib import Path\n"
+        "def fronts(**tokens):\n"
+        "    config = loopback_config(Path(sys.argv[1]), **tokens)\n"
+        "    return sorted(build_runtime(config, build_context(config, with_state=False)).fronts)\n"
+        "print(fronts(telegram_token='1:x'), 'slack_bolt' in sys.modules, 'slack_sdk' in sys.modules)\n"
+        "print(fronts(slack_bot_token='xoxb-1', slack_signing_secret='s'), 'slack_bolt' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["['telegram'] False False", "['slack'] True"]

@@ -20,6 +20,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.commands import Context, table
 from bot.config import Config
@@ -32,13 +33,15 @@ from bot.ops.health import Monitor
 from bot.ops.metrics import Metrics
 from bot.ops.wiring import install_ops
 from bot.platforms.senders import open_senders
-from bot.platforms.slack import SlackFrontEnd
-from bot.platforms.telegram import TelegramFrontEnd
 from bot.reminders.delivery import Summary
 from bot.reminders.delivery import post_due as post_due_with
 from bot.reminders.schedule import ReminderService
 from bot.service import Service
 from bot.state.leader import Leadership, leader_lock
+
+if TYPE_CHECKING:  # imported in build_runtime, for the platforms configured only
+    from bot.platforms.slack import SlackFrontEnd
+    from bot.platforms.telegram import TelegramFrontEnd
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +86,16 @@ def build_runtime(config: Config, ctx: Context, *, host: str | None = None) -> R
         http=WebServer(host or config.host, config.port, limits),
         metrics=Metrics(commands=table(ctx)),  # commands outside the table are counted as "other"
     )
+    # Each platform's library only when it is configured: slack_bolt + slack_sdk and their aiohttp adapters
+    # are ~8 MB of a Telegram-only process (issue 9: `kazkor run` under 100 MB RSS).
     if config.telegram_enabled:
+        from bot.platforms.telegram import TelegramFrontEnd
+
         runtime.telegram = TelegramFrontEnd(config, ctx)
         runtime.telegram.replies.observe = runtime.metrics.command  # commands by platform and name
     if config.slack_enabled:
+        from bot.platforms.slack import SlackFrontEnd
+
         runtime.slack = SlackFrontEnd(config, ctx)
         runtime.slack.replies.observe = runtime.metrics.command  # and reply latency
     for name, front in runtime.fronts.items():
