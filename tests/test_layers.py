@@ -28,6 +28,10 @@ LAZY_ON_PURPOSE = {
     ("bot/bootstrap/context.py", "bot.state.leader"),
     ("bot/cli.py", "bot.ops.doctor"),
     ("bot/state/__init__.py", "bot.state"),
+    # each chat platform's library loads only when that platform is configured (issue 9: a Telegram-only
+    # `kazkor run` under 100 MB RSS never loads slack_bolt/slack_sdk)
+    ("bot/bootstrap/runtime.py", "bot.platforms.slack"),
+    ("bot/bootstrap/runtime.py", "bot.platforms.telegram"),
 }
 
 
