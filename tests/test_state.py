@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +29,7 @@ from bot.state.opening import open_state
 from facts.model import DataError
 from facts.store import FactStore, load_catalogue
 from tests.conftest import open_store
+from tests.helpers import claim_race
 from tests.kill_writer import write_until_killed
 from tests.reminders_kit import REFERENDUM_7D_ALMATY, SettableClock, run, senders_for, subscribe
 from tests.standins.slack_api import FakeSlack
@@ -103,21 +103,7 @@ def test_a_claim_has_exactly_one_winner_among_many_threads_and_stores(db):
     claimed exactly once; the losers see "pending" (in flight elsewhere) or "delivered"."""
     stores = [open_store(db) for _ in range(4)]
     keys = [f"telegram:-{i}:evt@0d:2024-10-06" for i in range(50)]
-    wins: list[str] = []
-    lock = threading.Lock()
-
-    def race(store: StateStore) -> None:
-        for key in keys:
-            if store.claim_delivery(key) == "claimed":
-                with lock:
-                    wins.append(key)
-
-    threads = [threading.Thread(target=race, args=(stores[i % 4],)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert sorted(wins) == sorted(keys)
+    assert sorted(claim_race(stores, keys, timeout=30)) == sorted(keys)
     stores[0].record_delivery(keys[0])
     assert stores[1].claim_delivery(keys[0]) == "delivered" and stores[2].claim_delivery(keys[1]) == "pending"
     # a batch answers the same way, and a key claimed twice in one batch is won once

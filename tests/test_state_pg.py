@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import threading
 import time
 
 from sqlalchemy import text
@@ -21,6 +20,7 @@ from bot.state.leader import Leadership, PostgresLeaderLock
 from bot.state.opening import open_state
 from tests.cli_kit import run_cli
 from tests.conftest import ALMATY
+from tests.helpers import claim_race
 from tests.reminders_kit import (
     REFERENDUM_7D_ALMATY,
     REFERENDUM_KEY_7D,
@@ -37,21 +37,7 @@ def test_claims_have_exactly_one_winner_across_stores_on_postgresql(pg_url):
     stores = [StateStore(pg_url) for _ in range(4)]
     assert stores[0].backend == "postgresql" and stores[0].schema_version() == 1
     keys = [f"telegram:-{i}:evt@0d:2024-10-06" for i in range(40)]
-    wins: list[str] = []
-    lock = threading.Lock()
-
-    def race(store: StateStore) -> None:
-        for key in keys:
-            if store.claim_delivery(key) == "claimed":
-                with lock:
-                    wins.append(key)
-
-    threads = [threading.Thread(target=race, args=(stores[i % 4],)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert sorted(wins) == sorted(keys)
+    assert sorted(claim_race(stores, keys, timeout=60)) == sorted(keys)
     stores[0].record_delivery(keys[0])
     batch = [(keys[0], {}), (keys[1], {}), ("telegram:-9:x", {}), ("telegram:-9:x", {})]
     assert stores[1].apply_ledger_batch([], batch, []) == ["delivered", "pending", "claimed", "pending"]
