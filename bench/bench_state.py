@@ -64,7 +64,7 @@ from bot.platforms.senders import open_senders  # noqa: E402
 from bot.reminders.delivery import post_due  # noqa: E402
 from bot.state import StateStore  # noqa: E402
 from bot.state.schema import ledger  # noqa: E402
-from facts.store import load_catalogue  # noqa: E402
+from facts.store import FactStore, load_catalogue  # noqa: E402
 from tests.standins.slack_api import FakeSlack  # noqa: E402
 from tests.standins.telegram_api import FakeTelegram  # noqa: E402
 
@@ -305,6 +305,21 @@ def part_ready(args) -> None:
         )
 
 
+def plant_week_ahead_event(folder: Path, event_id: str, today: date) -> None:
+    """A curator-added event seven days after ``today``: every subscribed channel owes one reminder for it
+    today (the 7-day lead), so the start's catch-up fans it out to all of them."""
+    event = {
+        "id": event_id,
+        "summary": "A bench event.",
+        "title": "Bench event",
+        "type": "other",
+        "date": date.fromordinal(today.toordinal() + 7).isoformat(),
+        "place": "Almaty",
+        "cite": [{"source": "mofa-rok", "quote": "A bench."}],
+    }
+    FactStore(folder / "state.facts.json").add_facts("event", [event], load_catalogue())
+
+
 def _free_port() -> int:
     import socket
 
@@ -447,7 +462,6 @@ def part_replicas(args) -> None:
     PostgreSQL; the leader is SIGKILLed at random moments while posts go out, and restarted as a follower
     so two replicas always run. Counted from what the stand-ins accepted."""
     from bot.state.leader import LOCK_KEY
-    from facts.store import FactStore
 
     n = args.replica_size
     rng = random.Random(20)
@@ -462,16 +476,7 @@ def part_replicas(args) -> None:
         subs = [sub("telegram", str(-1004000000000 - i), "00:00") for i in range(n)]
         subs += [sub("slack", f"D{i:07d}", "00:00") for i in range(n)]
         store.save_subscriptions([{**s, "tz": "UTC"} for s in subs])
-        event = {
-            "id": "evt-bench-replicas",
-            "summary": "A bench event.",
-            "title": "Bench event",
-            "type": "other",
-            "date": date.fromordinal(today.toordinal() + 7).isoformat(),
-            "place": "Almaty",
-            "cite": [{"source": "mofa-rok", "quote": "A bench."}],
-        }
-        FactStore(Path(tmp) / "state.facts.json").add_facts("event", [event], load_catalogue())
+        plant_week_ahead_event(Path(tmp), "evt-bench-replicas", today)
 
         def replica(name: str) -> subprocess.Popen:
             port = _free_port()
@@ -567,7 +572,6 @@ def part_replicas(args) -> None:
 
 
 def part_ack(args) -> None:
-    from facts.store import FactStore
     from tests.standins.slack_api import signed_slash_request
 
     today = datetime.now(UTC).date()
@@ -585,16 +589,7 @@ def part_ack(args) -> None:
             subs += [sub("slack", f"D{i:07d}", "00:00") for i in range(args.subs - half)]
             store.save_subscriptions([{**s, "tz": "UTC"} for s in subs])
             store.close()
-            event = {
-                "id": "evt-bench-ack",
-                "summary": "A bench event.",
-                "title": "Bench event",
-                "type": "other",
-                "date": date.fromordinal(today.toordinal() + 7).isoformat(),
-                "place": "Almaty",
-                "cite": [{"source": "mofa-rok", "quote": "A bench."}],
-            }
-            FactStore(Path(tmp) / "state.facts.json").add_facts("event", [event], load_catalogue())
+            plant_week_ahead_event(Path(tmp), "evt-bench-ack", today)
             port = _free_port()
             env = {
                 k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "KAZKOR_"))
